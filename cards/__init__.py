@@ -1,0 +1,1 @@
+"""Interpretation cards: PNG rendering of a prediction with its token attributions."""

@@ -1,0 +1,1 @@
+"""Inference: tokenizer, ONNX session, micro-batching, confidence buckets, attributions, export."""

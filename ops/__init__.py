@@ -1,0 +1,1 @@
+"""Operator entry points: services, demo, replay, evaluation, tuning, benchmarks."""

@@ -1,0 +1,1 @@
+"""Publishers: X and IPFS, each prediction published exactly once through the ledger."""
