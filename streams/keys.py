@@ -20,6 +20,22 @@ def x_cursor(account_id: str) -> str:
     return f"{PREFIX}cursor:x:{account_id}"
 
 
+def x_seen(account_id: str) -> str:
+    """Tweet ids (and edit roots) already emitted for an account (sorted set, capped):
+    guards against out-of-order ids and repeated edits."""
+    return f"{PREFIX}seen:x:{account_id}"
+
+
+def x_pending(account_id: str) -> str:
+    """Tweets of an account held back in an open thread window (JSON list of tweets)."""
+    return f"{PREFIX}pending:x:{account_id}"
+
+
+def feed_seen(feed_name: str) -> str:
+    """Entry ids of a transcript feed already handled (hash: entry id -> outcome)."""
+    return f"{PREFIX}seen:feed:{feed_name}"
+
+
 def feed_cursor(feed_name: str) -> str:
     """Seen entry ids and HTTP validators (ETag/Last-Modified) of a transcript feed."""
     return f"{PREFIX}cursor:feed:{feed_name}"
@@ -36,7 +52,7 @@ def ledger(channel: str, statement_id: str) -> str:
 
 
 def thresholds() -> str:
-    """Current posting rules (JSON string with a version)."""
+    """Current posting rules (hash: version, rules JSON, updated_at, updated_by, why)."""
     return f"{PREFIX}thresholds"
 
 
@@ -46,7 +62,7 @@ def thresholds_audit() -> str:
 
 
 def recent_predictions() -> str:
-    """Capped list of the most recent predictions (newest first)."""
+    """Capped list of the most recent predictions (newest first; JSON, streams.recent)."""
     return f"{PREFIX}recent"
 
 
