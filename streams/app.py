@@ -6,11 +6,15 @@ recovery, and Redis state is shared with the sources and the operator tools anyw
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import faust
 
 from config.settings import Settings, get_settings
 from streams import topics
 from streams.records import DeadLetter, Published, PublishRequest, ScoredStatement, Statement
+
+RUN_DIR = Path(__file__).resolve().parent.parent / ".run"
 
 
 def create_app(settings: Settings) -> faust.App:
@@ -19,6 +23,7 @@ def create_app(settings: Settings) -> faust.App:
         f.app_id,
         broker=settings.broker_url,
         store="memory://",
+        datadir=str(RUN_DIR / "faust-data"),
         autodiscover=False,
         topic_partitions=settings.partitions,
         topic_replication_factor=settings.replication_factor,
