@@ -59,11 +59,12 @@ class ScoredStatement(faust.Record, serializer="json", include_metadata=False):
     bucket: int
     bucket_ceiling: float
     bucket_accuracy: float
-    bucket_ppv: float
-    bucket_npv: float
+    bucket_ppv: float | None  # None: the bucket held no positive (negative) predictions
+    bucket_npv: float | None
     model_version: str
     model_sha256: str
     truncated: bool = False
+    tokens: int = 0
     scored_at: str = ""
     schema_version: int = SCHEMA_VERSION
 
