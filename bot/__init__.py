@@ -1,1 +1,2 @@
-"""Sources: X timeline poller, transcript feeds and the replay source; each emits a statement once."""
+"""Sources: X timeline poller, transcript feeds and the replay source; each emits a statement
+once."""

@@ -63,11 +63,12 @@ async def replay_file(
     speed: float | None = None,
     limit: int | None = None,
     progress: bool = True,
+    source: str = "replay",
 ) -> int:
     """Send the file's statements to the ingest topic; return how many were sent."""
     from tqdm import tqdm
 
-    lines = list(read_lines(path))
+    lines = list(read_lines(path, source))
     if limit is not None:
         lines = lines[:limit]
     sent = 0
