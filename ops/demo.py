@@ -1,8 +1,11 @@
 """``claimwatch demo``: the embedded default, end to end, with no credentials.
 
-Starts the services (or uses the configured ones), a stream worker, replays the bundled
-sample stream, waits until every statement has been handled, prints what flowed where
-(read back from the broker itself), and stops everything it started.
+Starts a broker and Redis (or uses the configured ones), the js-ipfs node and the local X API
+fake on loopback, a stream worker, then plays the bundled sample stream through the pipeline
+as a live source: statements are scored, gated by the posting rules, carded, posted to the X
+fake and added to the IPFS feed. It waits until every stage has handled everything, prints
+what flowed where (read back from the broker, the X fake and the IPFS node), and stops all it
+started. ``claimwatch replay`` is the evaluation path instead: it never publishes.
 """
 
 from __future__ import annotations
@@ -11,120 +14,134 @@ import argparse
 import asyncio
 import collections
 import json
-import os
-import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
+from typing import Any
+
+import httpx
 
 from config.log import configure_logging, get_logger
 from config.settings import get_settings
-from ops.services import REPO_ROOT, RUN_DIR, ServiceError, running_stack
+from ops.localstack import LocalStack, local_stack, start_worker, stop_process, wait_for_pipeline
+from ops.services import REPO_ROOT, RUN_DIR, ServiceError
 from ops.topic_reader import read_topic
-from streams import keys, topics
+from streams import topics
 from streams.topics import ensure_topics, topic_specs
 
 log = get_logger(__name__)
 SAMPLE = REPO_ROOT / "ops" / "samples" / "liar_valid.jsonl"
+DEMO_DIR = RUN_DIR / "demo"
+# Local fakes only: lift our own posting caps so the whole sample can be published.
+DEMO_ENV = {
+    "CLAIMWATCH_X__HOURLY_CAP": "10000",
+    "CLAIMWATCH_X__DAILY_CAP": "10000",
+    "CLAIMWATCH_X__WINDOW_POSTS": "10000",
+    "CLAIMWATCH_CARDS__OUT_DIR": str(DEMO_DIR / "cards"),
+}
 
 
-def start_worker(env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    with log_path.open("ab") as out:  # the child keeps its own copy of the descriptor
-        return subprocess.Popen(
-            [sys.executable, "-m", "ops", "worker"], env={**os.environ, **env},
-            stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
-        )
-
-
-def stop_process(proc: subprocess.Popen[bytes], timeout: float = 20.0) -> None:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout)
-
-
-async def stage_counts(redis_url: str, stage: str) -> dict[str, int]:
-    from redis.asyncio import Redis
-
-    client = Redis.from_url(redis_url)
-    try:
-        raw = await client.hgetall(keys.counters(stage))
-        return {k.decode(): int(v) for k, v in raw.items()}
-    finally:
-        await client.aclose()
-
-
-async def wait_for_stage(redis_url: str, stage: str, expected: int, timeout: float,
-                         worker: subprocess.Popen[bytes]) -> dict[str, int]:
-    deadline = time.monotonic() + timeout
-    counts: dict[str, int] = {}
-    while time.monotonic() < deadline:
-        counts = await stage_counts(redis_url, stage)
-        if sum(counts.values()) >= expected:
-            return counts
-        if worker.poll() is not None:
-            raise ServiceError(f"worker exited with {worker.returncode}; see .run/worker.log")
-        await asyncio.sleep(0.5)
-    raise ServiceError(f"{stage}: handled {sum(counts.values())} of {expected} in {timeout:.0f}s")
-
-
-async def summarize(bootstrap: list[str]) -> dict[str, object]:
-    summary: dict[str, object] = {}
+async def topic_summary(bootstrap: list[str]) -> dict[str, Any]:
+    summary: dict[str, Any] = {}
     for topic in topics.ALL_TOPICS:
         records = await read_topic(bootstrap, topic)
-        entry: dict[str, object] = {"records": len(records)}
+        entry: dict[str, Any] = {"records": len(records)}
         if topic == topics.DEADLETTER:
             reasons = collections.Counter(
-                json.loads(r.value or b"{}").get("reason", "?").split(":")[0] for r in records
+                f"{body.get('stage')}/{body.get('reason', '?').split(':')[0]}"
+                for body in (json.loads(r.value or b"{}") for r in records)
             )
             entry["reasons"] = dict(reasons.most_common())
-        if topic == topics.STATEMENTS:
-            ids = [r.key for r in records]
-            entry["distinct_ids"] = len(set(ids))
         summary[topic] = entry
     return summary
 
 
-async def run_demo(sample: Path, limit: int | None, timeout: float) -> int:
-    from bot.replay import read_lines, replay_file
+async def publisher_summary(stack: LocalStack) -> list[str]:
+    lines = []
+    if stack.x_url:
+        async with httpx.AsyncClient(timeout=10) as client:
+            posts = (await client.get(f"{stack.x_url}/_fake/posts")).json()
+        items = posts.get("data", posts) if isinstance(posts, dict) else posts
+        lines.append(f"X fake: {len(items)} posts by the bot account")
+        for post in items[:2]:
+            lines.append(f"    e.g. {str(post.get('text', ''))[:150]!r}")
+    if stack.ipfs_url:
+        from publishers.ipfs_client import HttpIpfsClient
+        from publishers.ipfs_publisher import IpfsPublisher
+
+        settings = get_settings().ipfs.model_copy(update={"api_url": stack.ipfs_url})
+        publisher = IpfsPublisher(HttpIpfsClient(stack.ipfs_url), settings, keep_subscription=False)
+        try:
+            name = await publisher.ipns_name()
+            head = await publisher.head()
+        finally:
+            await publisher.close()
+        lines.append(f"IPFS feed: /ipns/{name} -> head {head}")
+    cards = sorted((DEMO_DIR / "cards").glob("*.png"))
+    if cards:
+        lines.append(f"cards: {len(cards)} PNGs in {DEMO_DIR / 'cards'} (e.g. {cards[0].name})")
+    return lines
+
+
+async def run_demo(sample: Path, limit: int | None, timeout: float, keep_running: bool) -> int:
+    from bot.replay import replay_file
 
     settings = get_settings()
-    with running_stack() as stack:
-        bootstrap = [stack.broker.url.removeprefix("kafka://")]
-        await ensure_topics(bootstrap, topic_specs(settings.partitions, settings.replication_factor))
-        worker = start_worker(stack.env, RUN_DIR / "worker.log")
+    DEMO_DIR.mkdir(parents=True, exist_ok=True)
+    with local_stack(DEMO_DIR) as stack:
+        stack.extra_env.update(DEMO_ENV)
+        specs = topic_specs(settings.partitions, settings.replication_factor)
+        await ensure_topics(stack.bootstrap, specs)
+        worker = start_worker(stack.env, DEMO_DIR / "worker.log")
         try:
-            expected = sum(1 for _ in read_lines(sample))
-            expected = min(expected, limit) if limit else expected
             started = time.monotonic()
-            sent = await replay_file(sample, bootstrap, limit=limit)
-            normalize = await wait_for_stage(stack.redis.url, "normalize", sent, timeout, worker)
+            sent = await replay_file(sample, stack.bootstrap, limit=limit, source="demo")
+            counts = await wait_for_pipeline(stack, sent, timeout, worker, DEMO_DIR / "worker.log")
             elapsed = time.monotonic() - started
-            summary = await summarize(bootstrap)
+            topics_seen = await topic_summary(stack.bootstrap)
+            publishers = await publisher_summary(stack)
+            print("\nClaimWatch demo: what flowed where")
+            print(
+                f"  played {sent} statements from {sample.name} in {elapsed:.1f}s "
+                f"({sent / elapsed:.1f} statements/s end to end)"
+            )
+            for stage, outcome in counts.items():
+                print(f"  {stage:<9} {json.dumps(outcome, sort_keys=True)}")
+            for topic, entry in topics_seen.items():
+                print(f"  {topic:<24} {json.dumps(entry, sort_keys=True)}")
+            for line in publishers:
+                print(f"  {line}")
+            print(f"  logs: {DEMO_DIR}")
+            if keep_running:
+                print(
+                    f"\nStill running. In another shell:\n"
+                    f"  CLAIMWATCH_IPFS__API_URL={stack.ipfs_url} "
+                    ".venv/bin/claimwatch subscribe --history\n"
+                    f"  CLAIMWATCH_REDIS_URL={stack.redis_url} .venv/bin/claimwatch recent\n"
+                    f"Press Ctrl-C to stop."
+                )
+                while worker.poll() is None:
+                    await asyncio.sleep(1)
         finally:
             stop_process(worker)
-    print("\nClaimWatch demo: what flowed where")
-    print(f"  replayed {sent} statements from {sample.name} in {elapsed:.1f}s")
-    print(f"  normalize outcomes: {json.dumps(normalize, sort_keys=True)}")
-    for topic, entry in summary.items():
-        print(f"  {topic:<24} {json.dumps(entry, sort_keys=True)}")
     return 0
 
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="claimwatch demo", description=__doc__)
     parser.add_argument("--sample", type=Path, default=SAMPLE)
-    parser.add_argument("--limit", type=int, help="replay only the first N statements")
-    parser.add_argument("--timeout", type=float, default=600.0)
+    parser.add_argument("--limit", type=int, help="play only the first N statements")
+    parser.add_argument("--timeout", type=float, default=900.0)
+    parser.add_argument(
+        "--keep-running",
+        action="store_true",
+        help="leave everything up after the summary, until Ctrl-C",
+    )
     args = parser.parse_args(argv)
     configure_logging(get_settings())
     try:
-        return asyncio.run(run_demo(args.sample, args.limit, args.timeout))
+        return asyncio.run(run_demo(args.sample, args.limit, args.timeout, args.keep_running))
+    except KeyboardInterrupt:
+        return 130
     except ServiceError as exc:
         log.error("demo failed", error=str(exc))
         return 1

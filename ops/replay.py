@@ -32,8 +32,13 @@ def main(argv: list[str]) -> int:
         log.error("no such replay file", file=str(args.file))
         return 2
     sent = asyncio.run(
-        replay_file(args.file, settings.bootstrap_servers, speed=args.speed, limit=args.limit,
-                    progress=not args.no_progress)
+        replay_file(
+            args.file,
+            settings.bootstrap_servers,
+            speed=args.speed,
+            limit=args.limit,
+            progress=not args.no_progress,
+        )
     )
     log.info("replay sent", statements=sent, topic="claimwatch.ingest", broker=settings.broker_url)
     return 0

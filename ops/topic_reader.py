@@ -6,13 +6,15 @@ from __future__ import annotations
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
 
-async def read_topic(bootstrap_servers: list[str], topic: str) -> list[ConsumerRecord[bytes, bytes]]:
+async def read_topic(
+    bootstrap_servers: list[str], topic: str
+) -> list[ConsumerRecord[bytes, bytes]]:
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap_servers, enable_auto_commit=False, group_id=None
     )
     await consumer.start()
     try:
-        await consumer._client.force_metadata_update()  # noqa: SLF001 - fresh topic list
+        await consumer._client.force_metadata_update()
         partitions = consumer.partitions_for_topic(topic) or set()
         tps = [TopicPartition(topic, p) for p in sorted(partitions)]
         if not tps:

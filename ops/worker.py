@@ -20,7 +20,9 @@ def prepare(wait_s: float) -> None:
     wait_until(lambda: broker_ready(bootstrap[0]), wait_s, f"broker {settings.broker_url}", 1.0)
     wait_until(lambda: redis_ready(settings.redis_url), wait_s, "redis", 1.0)
     created = run_sync(
-        lambda: ensure_topics(bootstrap, topic_specs(settings.partitions, settings.replication_factor))
+        lambda: ensure_topics(
+            bootstrap, topic_specs(settings.partitions, settings.replication_factor)
+        )
     )
     if created:
         log.info("topics created", topics=created, partitions=settings.partitions)

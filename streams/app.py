@@ -46,8 +46,18 @@ app = create_app(settings)
 ingest_topic = app.topic(
     topics.INGEST, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw"
 )
-statements_topic = app.topic(topics.STATEMENTS, key_type=bytes, key_serializer="raw", value_type=Statement)
-scored_topic = app.topic(topics.SCORED, key_type=bytes, key_serializer="raw", value_type=ScoredStatement)
-publish_topic = app.topic(topics.PUBLISH, key_type=bytes, key_serializer="raw", value_type=PublishRequest)
-published_topic = app.topic(topics.PUBLISHED, key_type=bytes, key_serializer="raw", value_type=Published)
-deadletter_topic = app.topic(topics.DEADLETTER, key_type=bytes, key_serializer="raw", value_type=DeadLetter)
+statements_topic = app.topic(
+    topics.STATEMENTS, key_type=bytes, key_serializer="raw", value_type=Statement
+)
+scored_topic = app.topic(
+    topics.SCORED, key_type=bytes, key_serializer="raw", value_type=ScoredStatement
+)
+publish_topic = app.topic(
+    topics.PUBLISH, key_type=bytes, key_serializer="raw", value_type=PublishRequest
+)
+published_topic = app.topic(
+    topics.PUBLISHED, key_type=bytes, key_serializer="raw", value_type=Published
+)
+deadletter_topic = app.topic(
+    topics.DEADLETTER, key_type=bytes, key_serializer="raw", value_type=DeadLetter
+)

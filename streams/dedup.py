@@ -44,14 +44,20 @@ def classify(existing: str, origin: Origin) -> tuple[Claim, int | None]:
         return Claim.DUPLICATE, None
     parts = existing.split("|")
     if len(parts) == 5 and parts[0] == "c":
-        same = (parts[1], parts[2], parts[3]) == (origin.topic, str(origin.partition), str(origin.offset))
+        same = (parts[1], parts[2], parts[3]) == (
+            origin.topic,
+            str(origin.partition),
+            str(origin.offset),
+        )
         if same:
             return Claim.RECLAIM, int(parts[4])
     return Claim.DUPLICATE, None
 
 
 class SeenStore(Protocol):
-    async def claim(self, statement_id: str, origin: Origin, now_ms: int) -> tuple[Claim, int | None]: ...
+    async def claim(
+        self, statement_id: str, origin: Origin, now_ms: int
+    ) -> tuple[Claim, int | None]: ...
 
     async def mark_emitted(self, statement_id: str) -> None: ...
 
@@ -63,7 +69,9 @@ class RedisSeenStore:
         self._redis = redis
         self._ttl = ttl_s
 
-    async def claim(self, statement_id: str, origin: Origin, now_ms: int) -> tuple[Claim, int | None]:
+    async def claim(
+        self, statement_id: str, origin: Origin, now_ms: int
+    ) -> tuple[Claim, int | None]:
         key = keys.seen(statement_id)
         r = self._redis
         if await r.set(key, origin.token(now_ms), nx=True, ex=self._ttl):

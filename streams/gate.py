@@ -22,10 +22,10 @@ class Gateable(Protocol):
     def confidence(self) -> float: ...
 
     @property
-    def bucket_ppv(self) -> float: ...
+    def bucket_ppv(self) -> float | None: ...
 
     @property
-    def bucket_npv(self) -> float: ...
+    def bucket_npv(self) -> float | None: ...
 
 
 @dataclass(frozen=True)
@@ -51,6 +51,8 @@ def gate(rule: ChannelRule, item: Gateable) -> GateResult:
         # The calibrated precision of the prediction actually being made.
         precision = item.bucket_ppv if item.prediction == 1 else item.bucket_npv
         name = "bucket PPV" if item.prediction == 1 else "bucket NPV"
+        if precision is None:  # the bucket never made this prediction in calibration
+            return GateResult(False, f"{name} unknown")
         if precision < rule.min_bucket_ppv:
             return GateResult(False, f"{name} {precision:.3f} < {rule.min_bucket_ppv:g}")
     return PASSED

@@ -74,8 +74,13 @@ class Normalizer:
         now = self.clock()
         result = validate(raw, self.limits, now)
         if isinstance(result, Rejected):
-            log.warning("statement rejected", stage=STAGE, reason=result.reason,
-                        partition=origin.partition, offset=origin.offset)
+            log.warning(
+                "statement rejected",
+                stage=STAGE,
+                reason=result.reason,
+                partition=origin.partition,
+                offset=origin.offset,
+            )
             await self.dead_letters.dead_letter(
                 dead_letter_for(STAGE, result.reason, raw, origin, key, now), key
             )

@@ -35,7 +35,9 @@ class KafkaOutputProbe:
                 return False
             consumer.assign(tps)
             end = await consumer.end_offsets(tps)
-            starts = await consumer.offsets_for_times({tp: max(0, since_ms - SKEW_MS) for tp in tps})
+            starts = await consumer.offsets_for_times(
+                {tp: max(0, since_ms - SKEW_MS) for tp in tps}
+            )
             pending = set()
             for tp in tps:
                 found = starts.get(tp)

@@ -13,7 +13,8 @@ import faust
 
 SCHEMA_VERSION = 1
 
-SOURCES = ("x", "transcript", "replay")
+# "demo": the bundled sample played as a live source by `claimwatch demo` (local services only).
+SOURCES = ("x", "transcript", "replay", "demo")
 KINDS = ("tweet", "transcript")
 CHANNELS = ("x", "ipfs")
 

@@ -204,7 +204,7 @@ class RedisRuleStore:
     async def metadata(self) -> dict[str, str]:
         """updated_at, updated_by and why of the current rules (empty when none stored)."""
         raw = await self._redis.hgetall(keys.thresholds())
-        return {_text(k): _text(v) for k, v in raw.items() if _text(k) != "rules"}
+        return {_text(k): _text(v) for k, v in raw.items() if _text(k) not in ("rules", "version")}
 
     async def write(
         self, rules: RuleSet, *, who: str, why: str, at: str, expected_version: int | None = None

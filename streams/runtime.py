@@ -1,24 +1,33 @@
-"""What the agents need at run time (Redis, stage logic), built once per worker process.
+"""What the agents need at run time, built once per worker process and only when first used.
 
-Tests swap it with ``set_runtime`` to run an agent under ``agent.test_context()`` without a
+Building is lazy so a worker that only normalizes never loads the model, and tests can swap
+the whole thing with ``set_runtime`` to run an agent under ``agent.test_context()`` without a
 broker or Redis.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from redis.asyncio import Redis
 
+from config.log import get_logger
 from config.settings import Settings
-from streams import keys
-from streams.app import deadletter_topic, statements_topic
+from streams import keys, topics
+from streams.app import (
+    deadletter_topic,
+    publish_topic,
+    published_topic,
+    scored_topic,
+    statements_topic,
+)
 from streams.dedup import RedisSeenStore
-from streams.normalize import Normalizer
+from streams.normalize import DeadLetterSink, Normalizer
 from streams.output_probe import KafkaOutputProbe
-from streams.records import DeadLetter, Statement
-from streams import topics
+from streams.records import DeadLetter, Published, PublishRequest, ScoredStatement, Statement
+
+log = get_logger(__name__)
 
 
 class Counters(Protocol):
@@ -35,23 +44,106 @@ class RedisCounters:
         await self._redis.hincrby(keys.counters(stage), outcome, n)
 
 
-class TopicStatementSink:
+async def _delivered(topic: Any, key: bytes | None, value: Any) -> None:
+    """Send and wait for the broker's acknowledgement."""
+    delivery = await topic.send(key=key, value=value)
+    await delivery
+
+
+class TopicSinks:
+    """Every stage's output, as Faust topic sends that return once acknowledged."""
+
     async def emit(self, statement: Statement) -> None:
-        delivery = await statements_topic.send(key=statement.id.encode(), value=statement)
-        await delivery
+        await _delivered(statements_topic, statement.id.encode(), statement)
 
+    async def emit_scored(self, scored: ScoredStatement) -> None:
+        await _delivered(scored_topic, scored.statement.id.encode(), scored)
 
-class TopicDeadLetterSink:
+    async def emit_request(self, request: PublishRequest) -> None:
+        await _delivered(
+            publish_topic, f"{request.statement_id}:{request.channel}".encode(), request
+        )
+
+    async def emit_published(self, record: Published) -> None:
+        await _delivered(
+            published_topic, f"{record.statement_id}:{record.channel}".encode(), record
+        )
+
     async def dead_letter(self, record: DeadLetter, key: bytes | None) -> None:
-        delivery = await deadletter_topic.send(key=key, value=record)
-        await delivery
+        await _delivered(deadletter_topic, key, record)
+
+
+class RedisRecent:
+    def __init__(self, redis: Redis, max_len: int) -> None:
+        self._redis = redis
+        self._max_len = max_len
+
+    async def push_recent(self, entry: dict[str, object]) -> None:
+        from streams.recent import push_recent
+
+        await push_recent(self._redis, entry, self._max_len)
 
 
 @dataclass
 class Runtime:
     normalizer: Normalizer
     counters: Counters
-    dead_letters: TopicDeadLetterSink | object = field(default=None)
+    settings: Settings | None = None
+    redis: Redis | None = None
+    sinks: TopicSinks = field(default_factory=TopicSinks)
+    _score: Any = None
+    _decide: Any = None
+    _publish: Any = None
+
+    @property
+    def dead_letters(self) -> DeadLetterSink:
+        return self.normalizer.dead_letters
+
+    def score_stage(self) -> Any:
+        if self._score is None:
+            from inference.scorer import Scorer
+            from streams.score import ScoreStage
+
+            assert self.settings is not None
+            m = self.settings.model
+            scorer = Scorer.from_artifact(
+                m.artifact_path,
+                max_length=m.max_length,
+                max_batch=m.max_batch,
+                intra_op_threads=m.intra_op_threads,
+                provider=m.provider,
+            )
+            log.info(
+                "model loaded",
+                version=scorer.model_version,
+                provider=scorer.provider,
+                sha256=scorer.model_sha256[:12],
+            )
+            self._score = ScoreStage(scorer, self.sinks, self.sinks)
+        return self._score
+
+    def decide_stage(self) -> Any:
+        if self._decide is None:
+            from streams.decide_stage import DecideStage
+            from streams.rules import LiveRules, RedisRuleStore, RuleSet
+
+            assert self.settings is not None and self.redis is not None
+            t = self.settings.thresholds
+            live = LiveRules(
+                RedisRuleStore(self.redis),
+                RuleSet.from_table(t.rules),
+                check_interval_s=t.check_interval_s,
+            )
+            self._decide = DecideStage(live, self.sinks, RedisRecent(self.redis, t.recent_max))
+        return self._decide
+
+    async def publish_stage(self) -> Any:
+        if self._publish is None:
+            from streams.publishing import build_publish_stage
+
+            assert self.settings is not None and self.redis is not None
+            self._publish = await build_publish_stage(self.settings, self.redis, self.sinks)
+        return self._publish
 
 
 _runtime: Runtime | None = None
@@ -59,15 +151,21 @@ _runtime: Runtime | None = None
 
 def build_runtime(settings: Settings) -> Runtime:
     redis = Redis.from_url(settings.redis_url)
-    dead_letters = TopicDeadLetterSink()
+    sinks = TopicSinks()
     normalizer = Normalizer(
         limits=settings.stream,
         seen=RedisSeenStore(redis, settings.stream.seen_ttl_s),
-        statements=TopicStatementSink(),
-        dead_letters=dead_letters,
+        statements=sinks,
+        dead_letters=sinks,
         probe=KafkaOutputProbe(settings.bootstrap_servers, topics.STATEMENTS),
     )
-    return Runtime(normalizer=normalizer, counters=RedisCounters(redis), dead_letters=dead_letters)
+    return Runtime(
+        normalizer=normalizer,
+        counters=RedisCounters(redis),
+        settings=settings,
+        redis=redis,
+        sinks=sinks,
+    )
 
 
 def get_runtime(settings: Settings) -> Runtime:

@@ -35,7 +35,9 @@ class ScoredSink(Protocol):
     async def emit_scored(self, scored: ScoredStatement) -> None: ...
 
 
-def to_scored(statement: Statement, result: Any, scorer: ScoreLike, now: datetime) -> ScoredStatement:
+def to_scored(
+    statement: Statement, result: Any, scorer: ScoreLike, now: datetime
+) -> ScoredStatement:
     return ScoredStatement(
         statement=statement,
         p_false=result.p_false,
@@ -73,8 +75,14 @@ class ScoreStage:
             reason = getattr(result, "reason", None) if result is not None else "no score returned"
             if reason is not None:
                 log.warning("statement not scorable", stage=STAGE, id=statement.id, reason=reason)
-                record = dead_letter_for(STAGE, f"unscorable: {reason}", statement.dumps(),
-                                         None, statement.id.encode(), now)
+                record = dead_letter_for(
+                    STAGE,
+                    f"unscorable: {reason}",
+                    statement.dumps(),
+                    None,
+                    statement.id.encode(),
+                    now,
+                )
                 await self.dead_letters.dead_letter(record, statement.id.encode())
                 outcomes["deadlettered"] += 1
                 continue

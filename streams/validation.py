@@ -49,7 +49,7 @@ def parse_time(value: Any) -> datetime | None:
     return parsed.astimezone(UTC)
 
 
-def _short_str(event: dict[str, Any], name: str, required: bool) -> str | None | Rejected:
+def _short_str(event: dict[str, Any], name: str, required: bool) -> str | Rejected | None:
     value = event.get(name)
     if value is None or value == "":
         return Rejected("missing_field", f"{name} is required") if required else None
@@ -113,10 +113,14 @@ def validate(raw: bytes, limits: StreamSettings, now: datetime) -> Statement | R
 
     said_at = parse_time(event.get("said_at"))
     if said_at is None:
-        return Rejected("bad_timestamp", f"said_at must be ISO 8601 with a zone: {event.get('said_at')!r}")
+        return Rejected(
+            "bad_timestamp", f"said_at must be ISO 8601 with a zone: {event.get('said_at')!r}"
+        )
     earliest = parse_time(limits.earliest_said_at)
     if earliest is not None and said_at < earliest:
-        return Rejected("bad_timestamp", f"said_at {said_at.isoformat()} is before {earliest.isoformat()}")
+        return Rejected(
+            "bad_timestamp", f"said_at {said_at.isoformat()} is before {earliest.isoformat()}"
+        )
     if said_at > now + timedelta(seconds=limits.max_future_skew_s):
         return Rejected("bad_timestamp", f"said_at {said_at.isoformat()} is in the future")
 

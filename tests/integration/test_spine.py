@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from bot.ingest import KafkaIngestSink
-from ops.demo import stage_counts, start_worker, stop_process
+from ops.localstack import stage_counts, start_worker, stop_process
 from ops.services import ServiceStack
 from ops.topic_reader import read_topic
 from streams import topics
@@ -29,10 +29,14 @@ pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
 
 def good(i: int) -> dict[str, object]:
     return {
-        "schema_version": 1, "source": "replay", "kind": "transcript",
-        "external_id": f"t:{i}", "author": f"Speaker {i % 7}",
+        "schema_version": 1,
+        "source": "replay",
+        "kind": "transcript",
+        "external_id": f"t:{i}",
+        "author": f"Speaker {i % 7}",
         "text": f"Statement number {i}: taxes went up by {i} percent.",
-        "said_at": "2024-03-01T12:00:00+00:00", "label": i % 2,
+        "said_at": "2024-03-01T12:00:00+00:00",
+        "label": i % 2,
     }
 
 
@@ -45,8 +49,13 @@ MALFORMED: list[bytes] = [
 ]
 
 
-async def wait_for_records(bootstrap: list[str], topic: str, n: int, timeout: float,
-                           worker: subprocess.Popen[bytes] | None = None) -> list:  # type: ignore[type-arg]
+async def wait_for_records(
+    bootstrap: list[str],
+    topic: str,
+    n: int,
+    timeout: float,
+    worker: subprocess.Popen[bytes] | None = None,
+) -> list:  # type: ignore[type-arg]
     deadline = time.monotonic() + timeout
     records: list = []  # type: ignore[type-arg]
     while time.monotonic() < deadline:
@@ -94,8 +103,13 @@ async def test_thousand_statements_exactly_once_and_malformed_dead_lettered(
     assert max(ids.values()) == 1, "a statement was emitted twice"
     assert len(dead) == 100
     reasons = Counter(json.loads(r.value)["reason"].split(":")[0] for r in dead)
-    assert reasons == {"malformed_json": 20, "empty_text": 20, "non_text": 20,
-                       "too_long": 20, "bad_timestamp": 20}
+    assert reasons == {
+        "malformed_json": 20,
+        "empty_text": 20,
+        "non_text": 20,
+        "too_long": 20,
+        "bad_timestamp": 20,
+    }
     for record in dead:
         body = json.loads(record.value)
         assert body["stage"] == "normalize" and body["raw"] and body["origin_offset"] is not None

@@ -14,10 +14,16 @@ from config.settings import load_settings
 
 def test_secret_keys_are_masked_wherever_they_nest() -> None:
     redactor = Redactor()
-    event = redactor(None, "info", {
-        "event": "request", "api_key": "k-123456", "headers": {"Authorization": "Bearer abc.def"},
-        "user": "alice",
-    })
+    event = redactor(
+        None,
+        "info",
+        {
+            "event": "request",
+            "api_key": "k-123456",
+            "headers": {"Authorization": "Bearer abc.def"},
+            "user": "alice",
+        },
+    )
     assert event["api_key"] == REDACTED
     assert event["headers"]["Authorization"] == REDACTED
     assert event["user"] == "alice"

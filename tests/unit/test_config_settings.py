@@ -25,7 +25,9 @@ def test_env_overrides_yaml_including_nested(monkeypatch: pytest.MonkeyPatch) ->
     assert settings.stream.max_text_chars == 1234
 
 
-def test_local_override_file_is_deep_merged(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_local_override_file_is_deep_merged(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     override = tmp_path / "local.yaml"
     override.write_text("stream:\n  min_text_chars: 9\npartitions: 8\n")
     monkeypatch.setenv("CLAIMWATCH_CONFIG_FILE", str(override))

@@ -18,10 +18,16 @@ class Count:
 
 
 def payload(external_id: str, text: str = "Crime is at a record high.") -> bytes:
-    return json.dumps({
-        "source": "replay", "kind": "transcript", "external_id": external_id, "author": "b",
-        "text": text, "said_at": "2024-02-02T00:00:00+00:00",
-    }).encode()
+    return json.dumps(
+        {
+            "source": "replay",
+            "kind": "transcript",
+            "external_id": external_id,
+            "author": "b",
+            "text": text,
+            "said_at": "2024-02-02T00:00:00+00:00",
+        }
+    ).encode()
 
 
 async def test_agent_validates_dedups_and_counts() -> None:
@@ -29,7 +35,13 @@ async def test_agent_validates_dedups_and_counts() -> None:
     set_runtime(Runtime(normalizer=make(collect, MemorySeen()), counters=counters))
     try:
         async with normalize.test_context() as agent:
-            for value in (payload("1"), payload("2"), payload("1"), b"\x00garbage", payload("3", "")):
+            for value in (
+                payload("1"),
+                payload("2"),
+                payload("1"),
+                b"\x00garbage",
+                payload("3", ""),
+            ):
                 await agent.put(value=value, key=b"k")
     finally:
         set_runtime(None)

@@ -22,7 +22,9 @@ class MemorySeen:
     def __init__(self) -> None:
         self.values: dict[str, str] = {}
 
-    async def claim(self, statement_id: str, origin: Origin, now_ms: int) -> tuple[Claim, int | None]:
+    async def claim(
+        self, statement_id: str, origin: Origin, now_ms: int
+    ) -> tuple[Claim, int | None]:
         if statement_id not in self.values:
             self.values[statement_id] = origin.token(now_ms)
             return Claim.NEW, None
@@ -50,22 +52,28 @@ class Collect:
 
 
 def make(collect: Collect, seen: MemorySeen | None = None) -> Normalizer:
-    return Normalizer(StreamSettings(), seen or MemorySeen(), collect, collect, collect, lambda: NOW)
+    return Normalizer(
+        StreamSettings(), seen or MemorySeen(), collect, collect, collect, lambda: NOW
+    )
 
 
 def raw(external_id: str, text: str = "The deficit fell by half.") -> bytes:
-    return json.dumps({
-        "source": "x", "kind": "tweet", "external_id": external_id, "author": "a",
-        "text": text, "said_at": "2025-05-01T00:00:00Z",
-    }).encode()
+    return json.dumps(
+        {
+            "source": "x",
+            "kind": "tweet",
+            "external_id": external_id,
+            "author": "a",
+            "text": text,
+            "said_at": "2025-05-01T00:00:00Z",
+        }
+    ).encode()
 
 
 async def test_duplicates_are_dropped_and_originals_emitted_once() -> None:
     collect = Collect()
     normalizer = make(collect)
-    outcomes = [
-        await normalizer.handle(raw(str(i % 5)), Origin("in", 0, i)) for i in range(15)
-    ]
+    outcomes = [await normalizer.handle(raw(str(i % 5)), Origin("in", 0, i)) for i in range(15)]
     assert outcomes.count(Outcome.EMITTED) == 5
     assert outcomes.count(Outcome.DUPLICATE) == 10
     assert len({s.id for s in collect.statements}) == len(collect.statements) == 5
@@ -77,7 +85,12 @@ async def test_rejects_become_dead_letters_with_origin_and_reason() -> None:
     assert outcome is Outcome.DEADLETTERED
     [dead] = collect.dead
     assert dead.stage == "normalize" and dead.reason.startswith("malformed_json")
-    assert (dead.origin_partition, dead.origin_offset, dead.raw, dead.original_key) == (3, 42, "{oops", "k")
+    assert (dead.origin_partition, dead.origin_offset, dead.raw, dead.original_key) == (
+        3,
+        42,
+        "{oops",
+        "k",
+    )
 
 
 async def test_redelivery_after_crash_before_send_emits() -> None:

@@ -42,8 +42,10 @@ class StandInScorer:
     model_sha256 = "ab" * 32
 
     def score(self, statements: Sequence[Statement]) -> list[Result | Error]:
-        return [Error(s.id, "tokenizer error: boom") if "boom" in s.text else Result(s.id, 0.9)
-                for s in statements]
+        return [
+            Error(s.id, "tokenizer error: boom") if "boom" in s.text else Result(s.id, 0.9)
+            for s in statements
+        ]
 
 
 @dataclass
@@ -59,18 +61,33 @@ class Collect:
 
 
 def statement(i: int, text: str) -> Statement:
-    return Statement(id=f"s{i}", source="x", kind="tweet", author="a", text=text,
-                     said_at=NOW.isoformat(), ingested_at=NOW.isoformat(), external_id=str(i))
+    return Statement(
+        id=f"s{i}",
+        source="x",
+        kind="tweet",
+        author="a",
+        text=text,
+        said_at=NOW.isoformat(),
+        ingested_at=NOW.isoformat(),
+        external_id=str(i),
+    )
 
 
 async def test_batch_is_scored_and_unscorable_dead_lettered() -> None:
     collect = Collect()
     stage = ScoreStage(StandInScorer(), collect, collect, lambda: NOW)
-    outcomes = await stage.handle_batch([statement(1, "fine"), statement(2, "boom"), statement(3, "ok")])
+    outcomes = await stage.handle_batch(
+        [statement(1, "fine"), statement(2, "boom"), statement(3, "ok")]
+    )
     assert outcomes == {"scored": 2, "deadlettered": 1}
     assert [s.statement.id for s in collect.scored] == ["s1", "s3"]
     first = collect.scored[0]
-    assert (first.p_false, first.bucket, first.bucket_npv, first.model_version) == (0.9, 3, None, "test-1")
+    assert (first.p_false, first.bucket, first.bucket_npv, first.model_version) == (
+        0.9,
+        3,
+        None,
+        "test-1",
+    )
     assert first.scored_at == NOW.isoformat()
     [dead] = collect.dead
     assert dead.stage == "score" and dead.reason == "unscorable: tokenizer error: boom"
@@ -79,6 +96,8 @@ async def test_batch_is_scored_and_unscorable_dead_lettered() -> None:
 
 async def test_scored_statement_round_trips_through_json() -> None:
     collect = Collect()
-    await ScoreStage(StandInScorer(), collect, collect, lambda: NOW).handle_batch([statement(1, "x y z")])
+    await ScoreStage(StandInScorer(), collect, collect, lambda: NOW).handle_batch(
+        [statement(1, "x y z")]
+    )
     again = ScoredStatement.loads(collect.scored[0].dumps())
     assert again.statement.text == "x y z" and again.bucket_ppv == 0.81
