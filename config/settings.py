@@ -64,6 +64,147 @@ class StreamSettings(BaseModel):
     earliest_said_at: str = "1990-01-01T00:00:00+00:00"
 
 
+class ThresholdSettings(BaseModel):
+    """Posting rules: the seed written to Redis when none exist yet, and how often workers
+    look for an operator's change (a version check, so changes apply without a restart)."""
+
+    check_interval_s: float = Field(default=5.0, gt=0, le=3600)
+    # Model artifact folder holding buckets.json and calibration.jsonl (for ``suggest``).
+    calibration_dir: str = "models/minilm-liar"
+    # How many recent predictions (with their decisions) operators can list.
+    recent_max: int = Field(default=5000, ge=10, le=1_000_000)
+    # Seed rules: channel -> kind -> rule; validated by streams.rules.RuleSet.
+    rules: dict[str, dict[str, dict[str, Any]]] = {}
+
+    @field_validator("rules")
+    @classmethod
+    def _rules_valid(cls, value: dict[str, dict[str, dict[str, Any]]]) -> dict[str, Any]:
+        from streams.rules import RuleSet  # lazy: streams imports config, never the reverse
+
+        RuleSet.from_table(value)
+        return value
+
+
+class WatchedAccount(BaseModel):
+    """An X account whose posts become statements; metadata goes with every statement."""
+
+    username: str = Field(pattern=r"^[A-Za-z0-9_]{1,15}$")
+    name: str | None = None
+    party: str | None = None
+    role: str | None = None
+    state: str | None = None
+
+
+class WatchedSpeaker(BaseModel):
+    """A speaker kept from transcripts; ``aliases`` are other labels transcripts use."""
+
+    name: str = Field(min_length=1)
+    aliases: list[str] = []
+    party: str | None = None
+    role: str | None = None
+    state: str | None = None
+
+
+class TranscriptFeed(BaseModel):
+    """An RSS/Atom/JSON feed whose entries link to transcript documents."""
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")
+    url: str = Field(pattern=r"^https?://")
+    format: Literal["auto", "rss", "atom", "json"] = "auto"
+    venue: str | None = None
+    speakers: list[WatchedSpeaker] = []
+
+
+class SourcesSettings(BaseModel):
+    """Watched accounts and feeds, polling schedule and limits (defaults as Deep Classiflie)."""
+
+    x_accounts: list[WatchedAccount] = []
+    feeds: list[TranscriptFeed] = []
+    x_interval_s: float = Field(default=180.0, gt=0)
+    feed_interval_s: float = Field(default=900.0, gt=0)
+    jitter_s: float = Field(default=10.0, ge=0)
+    x_api_base_url: str = Field(default="https://api.x.com", pattern=r"^https?://")
+    x_backfill_limit: int = Field(default=0, ge=0, le=3200)
+    x_page_size: int = Field(default=100, ge=5, le=100)
+    x_max_pages: int = Field(default=20, ge=1, le=200)
+    exclude_retweets: bool = True
+    exclude_replies: bool = True
+    thread_window_s: float = Field(default=120.0, ge=0)
+    seen_ids_max: int = Field(default=5000, ge=10)
+    min_statement_chars: int = Field(default=25, ge=1)
+    max_document_bytes: int = Field(default=2_000_000, ge=1024)
+    max_entries_per_run: int = Field(default=50, ge=1)
+    max_entry_attempts: int = Field(default=5, ge=1)
+    http_timeout_s: float = Field(default=15.0, gt=0)
+    max_retries: int = Field(default=3, ge=0, le=10)
+    backoff_base_s: float = Field(default=1.0, ge=0)
+    backoff_max_s: float = Field(default=30.0, ge=0)
+    max_rate_limit_wait_s: float = Field(default=900.0, ge=0)
+    shutdown_grace_s: float = Field(default=10.0, ge=0)
+    user_agent: str = "ClaimWatch/0.1 (+https://github.com/claimwatch)"
+
+
+class XSettings(BaseModel):
+    """The X bot account: where the API is (None = real X; a loopback URL = the local fake),
+    what a post says, and our own posting caps on top of X's 100 posts per 15 minutes."""
+
+    api_base_url: str | None = None
+    dry_run: bool = False
+    bot_username: str = "ClaimWatchBot"
+    # Fields: {verdict} {ppv_pct} {author} {quote} {statement_url} {feed_url} {marker}
+    post_template: str = (
+        'Likely {verdict} ({ppv_pct} of similar calls were right): {author}: "{quote}" '
+        "{statement_url} Feed: {feed_url} {marker}"
+    )
+    feed_url: str = "https://claimwatch.example/feed"
+    window_posts: int = Field(default=100, ge=1)  # X's per-user limit ...
+    window_s: float = Field(default=900.0, gt=0)  # ... per 15 minutes
+    hourly_cap: int = Field(default=25, ge=1)
+    daily_cap: int = Field(default=200, ge=1)
+    max_retries: int = Field(default=3, ge=0, le=10)  # on 5xx / connection errors, per call
+    backoff_base_s: float = Field(default=1.0, ge=0)
+    backoff_max_s: float = Field(default=30.0, ge=0)
+    request_timeout_s: float = Field(default=15.0, gt=0)
+    reconcile_pages: int = Field(default=3, ge=1, le=32)  # own-timeline pages searched for a marker
+
+
+class PublishSettings(BaseModel):
+    """The publish ledger: how long a worker holds a publish before others may reconcile it,
+    and how many attempts before a prediction is dead-lettered."""
+
+    lease_s: float = Field(default=120.0, gt=0)
+    max_attempts: int = Field(default=5, ge=1, le=100)
+    max_wait_s: float = Field(default=900.0, ge=0)  # longest a consumer waits on a retry_later
+
+
+class IpfsSettings(BaseModel):
+    """The IPFS channel: the Kubo RPC endpoint (the dev js-ipfs node by default), the IPNS key
+    the feed is published under, the pubsub topic announcing entries, and feed paging."""
+
+    api_url: str = "http://127.0.0.1:5001"
+    dry_run: bool = False
+    ipns_key: str = Field(default="claimwatch-feed", min_length=1, pattern=r"^[A-Za-z0-9._-]+$")
+    pubsub_topic: str = Field(default="claimwatch.predictions", min_length=1)
+    mfs_root: str = Field(default="/claimwatch", pattern=r"^/[A-Za-z0-9._/-]*[A-Za-z0-9._-]$")
+    feed_page_size: int = Field(default=50, ge=1, le=1000)
+    ipns_lifetime: str = "48h"  # record validity; republish well inside it
+    republish_interval_s: float = Field(default=12 * 3600.0, ge=60, le=86400)  # at least daily
+    timeout_s: float = Field(default=15.0, gt=0)
+    connect_timeout_s: float = Field(default=3.0, gt=0)
+    gateway_url: str = "https://ipfs.io"  # for human links (posts, README); never fetched
+
+
+class ModelSettings(BaseModel):
+    """The scoring model: artifact folder, input length, micro-batching and ONNX Runtime."""
+
+    artifact_path: str = "models/minilm-liar"
+    max_length: int = Field(128, ge=8, le=512)
+    max_batch: int = Field(32, ge=1, le=1024)
+    batch_within_ms: int = Field(50, ge=0, le=60_000)
+    intra_op_threads: int = Field(0, ge=0, le=256)  # 0: onnxruntime picks (all cores)
+    provider: Literal["auto", "cpu", "cuda"] = "auto"
+
+
 class Settings(BaseSettings):
     """Everything ClaimWatch reads from its environment, typed and validated."""
 
@@ -85,6 +226,12 @@ class Settings(BaseSettings):
 
     faust: FaustSettings = FaustSettings()
     stream: StreamSettings = StreamSettings()
+    sources: SourcesSettings = SourcesSettings()
+    thresholds: ThresholdSettings = ThresholdSettings()
+    x: XSettings = XSettings()
+    publish: PublishSettings = PublishSettings()
+    ipfs: IpfsSettings = IpfsSettings()
+    model: ModelSettings = ModelSettings()
 
     # Secrets: environment only (see module docstring).
     x_bearer_token: SecretStr | None = None

@@ -60,7 +60,7 @@ async def publisher_summary(stack: LocalStack) -> list[str]:
     if stack.x_url:
         async with httpx.AsyncClient(timeout=10) as client:
             posts = (await client.get(f"{stack.x_url}/_fake/posts")).json()
-        items = posts.get("data", posts) if isinstance(posts, dict) else posts
+        items = posts.get("posts", [])
         lines.append(f"X fake: {len(items)} posts by the bot account")
         for post in items[:2]:
             lines.append(f"    e.g. {str(post.get('text', ''))[:150]!r}")

@@ -64,7 +64,8 @@ def run_sync(coro_factory: Callable[[], Coroutine[Any, Any, T]]) -> T:
     thread.join()
     if "error" in result:
         raise result["error"]
-    return result["value"]  # type: ignore[no-any-return]
+    value: T = result["value"]
+    return value
 
 
 def wait_until(check: Callable[[], bool], timeout: float, what: str, interval: float = 0.2) -> None:

@@ -41,7 +41,8 @@ class RedisCounters:
         self._redis = redis
 
     async def count(self, stage: str, outcome: str, n: int = 1) -> None:
-        await self._redis.hincrby(keys.counters(stage), outcome, n)
+        # redis-py types its commands as sync-or-async; on this client they are coroutines.
+        await self._redis.hincrby(keys.counters(stage), outcome, n)  # type: ignore[misc]
 
 
 async def _delivered(topic: Any, key: bytes | None, value: Any) -> None:
