@@ -205,6 +205,17 @@ class ModelSettings(BaseModel):
     provider: Literal["auto", "cpu", "cuda"] = "auto"
 
 
+class CardsSettings(BaseModel):
+    """Interpretation cards: which attribution method, and how many integrated-gradients steps.
+
+    ``auto`` uses the IG graph when the artifact folder has one, else leave-one-out.
+    """
+
+    attribution: Literal["auto", "ig", "loo", "none"] = "auto"
+    ig_steps: int = Field(32, ge=4, le=512)
+    ig_graph_file: str = "attributions.ig.onnx"
+
+
 class Settings(BaseSettings):
     """Everything ClaimWatch reads from its environment, typed and validated."""
 
@@ -232,6 +243,7 @@ class Settings(BaseSettings):
     publish: PublishSettings = PublishSettings()
     ipfs: IpfsSettings = IpfsSettings()
     model: ModelSettings = ModelSettings()
+    cards: CardsSettings = CardsSettings()
 
     # Secrets: environment only (see module docstring).
     x_bearer_token: SecretStr | None = None

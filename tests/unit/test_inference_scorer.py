@@ -1,0 +1,171 @@
+"""The serving path: Statement records in, ScoreResult / ScoreError out, no torch."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from inference.buckets import lookup
+from inference.runtime import CPU, CUDA, choose_providers
+from inference.scorer import ScoreError, Scorer, ScoreResult
+from streams.records import Statement
+from tests.fixtures_inference import tiny_bert
+
+SHIPPED = Path(__file__).resolve().parents[2] / "models" / "minilm-liar"
+
+
+def statement(i: int, text: str, **fields: Any) -> Statement:
+    return Statement(id=f"s{i}", source="replay", kind=fields.pop("kind", "transcript"),
+                     author=fields.pop("author", "barack-obama"), text=text,
+                     said_at="2020-01-01T00:00:00+00:00", ingested_at="2020-01-01T00:00:00+00:00",
+                     external_id=str(i), **fields)
+
+
+@pytest.fixture(scope="module")
+def tiny_artifact(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from ops.export_model import main as export_main
+
+    root = tmp_path_factory.mktemp("tiny")
+    ckpt = tiny_bert(root / "ckpt")
+    rc = export_main(["--checkpoint", str(ckpt), "--out", str(root / "art"), "--build-dir",
+                      str(root / "build"), "--limit-valid", "48", "--buckets", "4",
+                      "--max-length", "64"])
+    assert rc == 0
+    return root / "art"
+
+
+def test_artifact_folder_contents(tiny_artifact: Path) -> None:
+    manifest = json.loads((tiny_artifact / "manifest.json").read_text())
+    assert {"model.int8.onnx", "tokenizer.json", "buckets.json", "calibration.jsonl"} <= set(
+        manifest["sha256"])
+    assert manifest["parity_max_abs_logit_diff"] <= 1e-3
+    assert manifest["max_length"] == 64 and manifest["input_format_version"] == 1
+    lines = (tiny_artifact / "calibration.jsonl").read_text().splitlines()
+    assert len(lines) == 48
+    assert set(json.loads(lines[0])) == {"id", "p_false", "label", "kind"}
+    buckets = json.loads((tiny_artifact / "buckets.json").read_text())
+    assert buckets["bucket_count"] == 4 and len(buckets["tables"]["all"]) == 4
+
+
+def test_scores_in_input_order_with_bucket_metrics(tiny_artifact: Path) -> None:
+    scorer = Scorer.from_artifact(tiny_artifact, intra_op_threads=1, provider="cpu")
+    sts = [statement(i, t) for i, t in enumerate(
+        ["Taxes doubled.", "A much longer statement about the deficit and jobs, said twice. " * 2,
+         "Crime is down."])]
+    out = scorer.score(sts)
+    assert [r.statement_id for r in out] == ["s0", "s1", "s2"]
+    for r in out:
+        assert isinstance(r, ScoreResult)
+        assert 0.0 <= r.p_false <= 1.0 and r.confidence == max(r.p_false, 1 - r.p_false)
+        assert r.prediction == int(r.p_false >= 0.5)
+        row = lookup(scorer.buckets["tables"]["all"], r.p_false)
+        assert (r.bucket, r.bucket_ceiling, r.bucket_accuracy) == (
+            row["index"], row["ceiling"], row["accuracy"])
+        assert not r.truncated
+    assert scorer.model_sha256 == json.loads(
+        (tiny_artifact / "manifest.json").read_text())["sha256"]["model.int8.onnx"]
+
+
+def test_padding_and_batching_do_not_change_scores(tiny_artifact: Path) -> None:
+    fp32 = tiny_artifact.parent / "build" / "model.onnx"
+    scorer = Scorer.from_artifact(tiny_artifact, model_file=str(fp32), provider="cpu", max_batch=2)
+    sts = [statement(i, "word " * (i * 7 + 1)) for i in range(5)]
+    together = [r.p_false for r in scorer.score(sts)]  # type: ignore[union-attr]
+    alone = [scorer.score([s])[0].p_false for s in sts]  # type: ignore[union-attr]
+    assert np.allclose(together, alone, atol=1e-5)
+
+
+def test_truncation_is_recorded(tiny_artifact: Path) -> None:
+    scorer = Scorer.from_artifact(tiny_artifact, max_length=16, provider="cpu")
+    short, long = scorer.score([statement(1, "Short."), statement(2, "many words " * 40)])
+    assert isinstance(short, ScoreResult) and not short.truncated
+    assert isinstance(long, ScoreResult) and long.truncated and long.tokens == 16
+
+
+def test_unscorable_statements_become_errors(tiny_artifact: Path) -> None:
+    scorer = Scorer.from_artifact(tiny_artifact, provider="cpu")
+    real = scorer.tokenizer
+
+    class Failing:
+        """The real tokenizer, except that it cannot tokenise one marked text."""
+
+        def encode_batch(self, texts: list[str]) -> Any:
+            if any("BOOM" in t for t in texts):
+                raise ValueError("cannot tokenise")
+            return real.encode_batch(texts)
+
+        def encode(self, text: str) -> Any:
+            if "BOOM" in text:
+                raise ValueError("cannot tokenise")
+            return real.encode(text)
+
+    scorer.tokenizer = Failing()
+    out = scorer.score([statement(1, "   \n\t "), statement(2, "fine"), statement(3, "BOOM"),
+                        statement(4, "")])
+    assert [type(r) for r in out] == [ScoreError, ScoreResult, ScoreError, ScoreError]
+    assert out[0].reason == "empty after normalisation"  # type: ignore[union-attr]
+    assert out[2].reason.startswith("tokenizer error: ValueError")  # type: ignore[union-attr]
+    assert [r.statement_id for r in out] == ["s1", "s2", "s3", "s4"]
+
+
+def test_wrong_input_format_version_is_refused(tiny_artifact: Path, tmp_path: Path) -> None:
+    import shutil
+
+    copy = tmp_path / "art"
+    shutil.copytree(tiny_artifact, copy)
+    manifest = json.loads((copy / "manifest.json").read_text())
+    manifest["input_format_version"] = 999
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ValueError, match="input format"):
+        Scorer.from_artifact(copy, provider="cpu")
+
+
+def test_provider_choice() -> None:
+    assert choose_providers("auto", [CUDA, CPU], gpus=0) == [CPU]
+    assert choose_providers("auto", [CUDA, CPU], gpus=1) == [CUDA, CPU]
+    assert choose_providers("auto", [CPU], gpus=1) == [CPU]
+    assert choose_providers("cpu", [CUDA, CPU], gpus=1) == [CPU]
+    with pytest.raises(RuntimeError):
+        choose_providers("cuda", [CUDA, CPU], gpus=0)
+
+
+def test_serving_path_never_imports_torch(tiny_artifact: Path) -> None:
+    code = (
+        "import sys\n"
+        "from inference.scorer import Scorer\n"
+        "from tests.unit.test_inference_scorer import statement\n"
+        f"s = Scorer.from_artifact({str(tiny_artifact)!r}, provider='auto')\n"
+        "assert s.provider == 'CPUExecutionProvider', s.provider\n"
+        "print(type(s.score([statement(1, 'Taxes doubled.')])[0]).__name__)\n"
+        "bad = [m for m in ('torch', 'transformers', 'sklearn') if m in sys.modules]\n"
+        "assert not bad, bad\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=Path(__file__).resolve().parents[2], timeout=100)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip().endswith("ScoreResult")
+
+
+@pytest.mark.skipif(not (SHIPPED / "manifest.json").exists(), reason="no shipped artifact yet")
+def test_shipped_artifact_scores_liar_statements() -> None:
+    from inference.liar import load_split
+    from inference.metrics import roc_auc
+
+    scorer = Scorer.from_artifact(SHIPPED, provider="cpu")
+    rows = load_split("valid")[:200]
+    sts = [statement(i, r.text, kind=r.kind, author=r.author, party=r.party, role=r.role,
+                     state=r.state, venue=r.venue, subjects=r.subjects) for i, r in enumerate(rows)]
+    out = scorer.score(sts)
+    assert all(isinstance(r, ScoreResult) for r in out)
+    p = [r.p_false for r in out]  # type: ignore[union-attr]
+    assert roc_auc([r.label for r in rows], p) > 0.65  # a trained model, not noise
+    assert scorer.model_version.startswith("minilm-liar-")
+    calibration = {json.loads(x)["id"]: json.loads(x)["p_false"] for x in
+                   (SHIPPED / "calibration.jsonl").read_text().splitlines()}
+    assert np.allclose([calibration[r.id] for r in rows[:20]], p[:20], atol=0.02)
