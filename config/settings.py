@@ -211,9 +211,12 @@ class CardsSettings(BaseModel):
     ``auto`` uses the IG graph when the artifact folder has one, else leave-one-out.
     """
 
+    enabled: bool = True  # False: publish without a card (e.g. evaluation replays)
     attribution: Literal["auto", "ig", "loo", "none"] = "auto"
     ig_steps: int = Field(32, ge=4, le=512)
     ig_graph_file: str = "attributions.ig.onnx"
+    out_dir: str | None = None  # also write each card here as <statement id>.png (demo)
+    cache_size: int = Field(256, ge=0)  # cards kept in memory: X and IPFS share one render
 
 
 class Settings(BaseSettings):

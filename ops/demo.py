@@ -69,13 +69,20 @@ async def publisher_summary(stack: LocalStack) -> list[str]:
         from publishers.ipfs_publisher import IpfsPublisher
 
         settings = get_settings().ipfs.model_copy(update={"api_url": stack.ipfs_url})
-        publisher = IpfsPublisher(HttpIpfsClient(stack.ipfs_url), settings, keep_subscription=False)
+        api = HttpIpfsClient(stack.ipfs_url)
+        publisher = IpfsPublisher(api, settings, keep_subscription=False)
         try:
             name = await publisher.ipns_name()
             head = await publisher.head()
         finally:
             await publisher.close()
-        lines.append(f"IPFS feed: /ipns/{name} -> head {head}")
+            await api.aclose()
+        if head is None:
+            lines.append(f"IPFS feed: /ipns/{name} (empty)")
+        else:
+            cid, page = head
+            lines.append(f"IPFS feed: /ipns/{name} -> head page {page.number} ({cid}), "
+                         f"{len(page.entries)} entries on it")
     cards = sorted((DEMO_DIR / "cards").glob("*.png"))
     if cards:
         lines.append(f"cards: {len(cards)} PNGs in {DEMO_DIR / 'cards'} (e.g. {cards[0].name})")

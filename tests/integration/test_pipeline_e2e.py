@@ -28,10 +28,8 @@ from streams.topics import ensure_topics, topic_specs
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 
 # Publish every transcript statement on both channels, whatever its score.
-RULES = {
-    "x": {"transcript": {"enabled": True, "predicted_false_only": False}},
-    "ipfs": {"transcript": {"enabled": True, "predicted_false_only": False}},
-}
+OPEN = {"enabled": True, "predicted_false_only": False, "min_bucket_ppv": None}
+RULES = {"x": {"transcript": OPEN}, "ipfs": {"transcript": OPEN}}
 SAMPLE = Path("ops/samples/liar_valid.jsonl")
 
 
@@ -91,9 +89,10 @@ async def feed_ids(stack: LocalStack) -> list[str]:
         head = await publisher.head()
         if head is None:
             return []
-        return [r.prediction["statement"]["id"] async for r in history(api, str(head))]
+        return [r.prediction["statement"]["id"] async for r in history(api, head[0])]
     finally:
         await publisher.close()
+        await api.aclose()
 
 
 async def test_live_statements_are_carded_posted_and_fed_exactly_once(
