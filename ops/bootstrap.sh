@@ -21,7 +21,7 @@ apt_install() {
 # 1. Python >= 3.11 with venv.
 py=""
 for cand in python3.12 python3.11 python3; do
-  if command -v "$cand" >/dev/null && "$cand" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
+  if command -v "$cand" >/dev/null && "$cand" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
     py="$cand"; break
   fi
 done
