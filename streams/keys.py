@@ -74,8 +74,3 @@ def rate_limit(name: str) -> str:
 def counters(stage: str) -> str:
     """Per-stage counters (hash: field = outcome), for health and metrics."""
     return f"{PREFIX}counters:{stage}"
-
-
-def ipfs_feed_head() -> str:
-    """CID of the IPFS feed's newest page and its entry count (hash)."""
-    return f"{PREFIX}ipfs:feed"
