@@ -70,22 +70,20 @@ class ScoreStage:
         results = await asyncio.to_thread(self.scorer.score, list(statements))
         by_id = {r.statement_id: r for r in results}
         now = self.clock()
+        sends = []  # sent together: one round of broker acknowledgements per batch, not per record
         for statement in statements:
             result = by_id.get(statement.id)
             reason = getattr(result, "reason", None) if result is not None else "no score returned"
             if reason is not None:
                 log.warning("statement not scorable", stage=STAGE, id=statement.id, reason=reason)
+                key = statement.id.encode()
                 record = dead_letter_for(
-                    STAGE,
-                    f"unscorable: {reason}",
-                    statement.dumps(),
-                    None,
-                    statement.id.encode(),
-                    now,
+                    STAGE, f"unscorable: {reason}", statement.dumps(), None, key, now
                 )
-                await self.dead_letters.dead_letter(record, statement.id.encode())
+                sends.append(self.dead_letters.dead_letter(record, key))
                 outcomes["deadlettered"] += 1
                 continue
-            await self.scored.emit_scored(to_scored(statement, result, self.scorer, now))
+            sends.append(self.scored.emit_scored(to_scored(statement, result, self.scorer, now)))
             outcomes["scored"] += 1
+        await asyncio.gather(*sends)
         return outcomes
