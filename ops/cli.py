@@ -13,6 +13,7 @@ import sys
 COMMANDS: dict[str, tuple[str, str]] = {
     "broker": ("ops.serve:broker", "run the dev Kafka-protocol broker (Tansu) in the foreground"),
     "demo": ("ops.demo:main", "the embedded default: services, worker, sample replay, summary"),
+    "health": ("ops.health:main", "broker/Redis/IPFS reachable? stage counters and worker lag"),
     "make-sample": ("ops.make_sample:main", "rebuild ops/samples/liar_valid.jsonl from LIAR"),
     "redis": ("ops.serve:redis", "run a dev Redis in the foreground"),
     "replay": ("ops.replay:main", "send a recorded stream (JSON lines) into the pipeline"),
