@@ -22,8 +22,7 @@ from typing import Any
 
 import numpy as np
 
-MARK_START = "<!-- bench:scoring -->"
-MARK_END = "<!-- /bench:scoring -->"
+from ops.bench_doc import write_section
 
 
 def batches(texts: list[str], size: int) -> list[list[int]]:
@@ -133,7 +132,6 @@ def render(rows: list[dict[str, Any]], worker: dict[str, Any], command: str, whe
     int8 = next(r for r in rows if r["backend"] == "onnx-int8")
     eager = next(r for r in rows if r["backend"] == "pytorch-eager")
     lines = [
-        MARK_START,
         "## Scoring (model inference)",
         "",
         f"Command: `{command}`  ",
@@ -159,21 +157,8 @@ def render(rows: list[dict[str, Any]], worker: dict[str, Any], command: str, whe
         f"{worker['torch_imported']}, transformers imported: {worker['transformers_imported']}.",
         "Shared 2-core machine: other jobs ran at the same time, so absolute numbers are noisy; "
         "the three backends ran back to back on the same statements.",
-        MARK_END,
     ]
     return "\n".join(lines)
-
-
-def write_section(doc: Path, section: str) -> None:
-    text = doc.read_text(encoding="utf-8") if doc.exists() else "# Benchmarks\n"
-    if MARK_START in text and MARK_END in text:
-        head, rest = text.split(MARK_START, 1)
-        tail = rest.split(MARK_END, 1)[1]
-        text = head + section + tail
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    doc.parent.mkdir(parents=True, exist_ok=True)
-    doc.write_text(text, encoding="utf-8")
 
 
 def main(argv: list[str]) -> int:
@@ -224,5 +209,5 @@ def main(argv: list[str]) -> int:
     section = render(results, worker, command.strip(), where)
     print(section)
     if not args.no_write:
-        write_section(args.doc, section)
+        write_section("scoring", section, args.doc)
     return 0

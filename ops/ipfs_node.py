@@ -15,7 +15,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -28,6 +27,8 @@ from urllib.parse import urlparse
 
 import httpx
 
+from ops.services import free_port
+
 NODE_DIR = Path(__file__).resolve().parent / "ipfs-node"
 JSIPFS = Path("node_modules") / ".bin" / "jsipfs"
 DEFAULT_REPO = Path(".run") / "ipfs"
@@ -35,13 +36,6 @@ DEFAULT_REPO = Path(".run") / "ipfs"
 
 class IpfsNodeError(RuntimeError):
     """The node could not be installed, initialised or started."""
-
-
-def free_port() -> int:
-    """A currently free loopback TCP port (so tests run beside a dev node on 5001)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def ensure_installed(node_dir: Path = NODE_DIR, *, timeout_s: float = 900) -> Path:
