@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import html
 import json
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -18,6 +19,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from inference import metrics
 
 MAX_WINDOWS = 24
 SCORE_BINS = 20
@@ -78,33 +81,13 @@ def rates(cm: Mapping[str, int]) -> dict[str, float | None]:
 
 def mcc(cm: Mapping[str, int]) -> float:
     """Matthews correlation coefficient; 0 when any margin is empty (the usual convention)."""
-    tp, fp, tn, fn = (float(cm[k]) for k in ("tp", "fp", "tn", "fn"))
-    den = np.sqrt((tp + fp) * (tp + fn) * (tn + fp) * (tn + fn))
-    return float((tp * tn - fp * fn) / den) if den else 0.0
-
-
-def _average_ranks(values: np.ndarray) -> np.ndarray:
-    """1-based ranks, ties sharing their average rank."""
-    order = np.argsort(values, kind="mergesort")
-    sorted_vals = values[order]
-    ranks = np.empty(len(values), dtype=float)
-    # Boundaries of runs of equal values.
-    starts = np.flatnonzero(np.r_[True, sorted_vals[1:] != sorted_vals[:-1]])
-    ends = np.r_[starts[1:], len(values)]
-    for s, e in zip(starts, ends, strict=True):
-        ranks[order[s:e]] = (s + 1 + e) / 2.0
-    return ranks
+    return metrics.mcc(cm["tp"], cm["tn"], cm["fp"], cm["fn"])
 
 
 def roc_auc(labels: np.ndarray, scores: np.ndarray) -> float | None:
-    """ROC AUC via the Mann-Whitney U statistic; None when only one class is present."""
-    labels = labels.astype(bool)
-    n_pos, n_neg = int(labels.sum()), int((~labels).sum())
-    if n_pos == 0 or n_neg == 0:
-        return None
-    ranks = _average_ranks(scores.astype(float))
-    u = ranks[labels].sum() - n_pos * (n_pos + 1) / 2.0
-    return float(u / (n_pos * n_neg))
+    """ROC AUC; None when only one class is present."""
+    value = metrics.roc_auc(labels, scores)
+    return None if math.isnan(value) else value
 
 
 def roc_curve(labels: np.ndarray, scores: np.ndarray) -> tuple[list[float], list[float]]:
