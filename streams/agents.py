@@ -124,3 +124,15 @@ async def publish(stream: Any) -> AsyncIterator[str]:
         suffix = ".dry-run" if request.dry_run else ""
         await count(runtime, "publish", f"{request.channel}{suffix}:{outcome}")
         yield str(outcome)
+
+
+@app.timer(interval=settings.ipfs.republish_interval_s, on_leader=True)
+async def republish_feed() -> None:
+    """IPNS records expire: re-sign the feed's name well inside their lifetime (one worker)."""
+    stage = await get_runtime(settings).publish_stage()
+    for publisher in stage.republishers:
+        try:
+            cid = await publisher.republish()
+            log.info("feed name republished", channel=publisher.channel, head=cid)
+        except Exception as exc:  # the next tick tries again; the record is still valid
+            log.warning("feed republish failed", channel=publisher.channel, error=str(exc))

@@ -7,7 +7,7 @@ channel with no publisher dead-letters the request with the reason.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -43,6 +43,8 @@ class PublishStage:
     dead_letters: DeadLetterSink
     max_wait_s: float = 900.0
     clock: Callable[[], datetime] = utc_now
+    # Channels whose published state must be re-signed periodically (the IPFS feed's IPNS name).
+    republishers: Sequence[Any] = ()
 
     async def _dead(self, request: PublishRequest, reason: str) -> str:
         key = f"{request.statement_id}:{request.channel}".encode()

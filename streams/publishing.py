@@ -75,11 +75,14 @@ async def build_publish_stage(settings: Settings, redis: Redis, sinks: Any) -> P
 
     i = settings.ipfs
     client = HttpIpfsClient(i.api_url, timeout_s=i.timeout_s, connect_timeout_s=i.connect_timeout_s)
-    runners["ipfs"] = _runner(IpfsPublisher(client, i), store, settings)
+    ipfs = IpfsPublisher(client, i)
+    runners["ipfs"] = _runner(ipfs, store, settings)
 
     cards = None
     if settings.cards.enabled:
         from cards.maker import ArtifactCardMaker
 
         cards = ArtifactCardMaker.from_settings(settings)
-    return PublishStage(runners, cards, sinks, sinks, max_wait_s=settings.publish.max_wait_s)
+    return PublishStage(
+        runners, cards, sinks, sinks, max_wait_s=settings.publish.max_wait_s, republishers=[ipfs]
+    )
