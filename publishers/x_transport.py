@@ -8,6 +8,7 @@ just enforces a default timeout (tweepy sets none).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -25,7 +26,7 @@ class XForwardingAdapter(HTTPAdapter):
 
     def send(self, request: requests.PreparedRequest, stream: bool = False,
              timeout: Any = None, verify: bool | str = True, cert: Any = None,
-             proxies: dict[str, str] | None = None) -> requests.Response:
+             proxies: Mapping[str, str] | None = None) -> requests.Response:
         if self._target is not None and request.url:
             original = urlsplit(request.url)
             request.url = urlunsplit((self._target.scheme, self._target.netloc,
