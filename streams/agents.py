@@ -133,6 +133,7 @@ async def republish_feed() -> None:
     for publisher in stage.republishers:
         try:
             cid = await publisher.republish()
-            log.info("feed name republished", channel=publisher.channel, head=cid)
+            if cid is not None:
+                log.info("feed name republished", channel=publisher.channel, head=cid)
         except Exception as exc:  # the next tick tries again; the record is still valid
             log.warning("feed republish failed", channel=publisher.channel, error=str(exc))

@@ -14,7 +14,7 @@ import signal
 from aiohttp import web
 
 from ops.xfake.oauth import Credentials
-from ops.xfake.server import FakeConfig, build_app
+from ops.xfake.server import STATE, FakeConfig, build_app
 
 
 def credentials_from_env() -> Credentials:
@@ -29,8 +29,11 @@ def credentials_from_env() -> Credentials:
     )
 
 
-async def serve(config: FakeConfig, host: str, port: int) -> None:
-    runner = web.AppRunner(build_app(config), access_log=None)
+async def serve(config: FakeConfig, host: str, port: int, seed_users: list[str]) -> None:
+    app = build_app(config)
+    for username in seed_users:  # watched accounts exist from the start (dev and demo)
+        app[STATE].world.add_user(username)
+    runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, host, port)
     await site.start()
@@ -54,8 +57,10 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--bot-username", default="ClaimWatchBot")
     parser.add_argument("--validate", action="store_true",
                         help="check every request/response against the X OpenAPI spec")
+    parser.add_argument("--seed-user", action="append", default=[], metavar="USERNAME",
+                        help="create this account at start (repeatable), e.g. a watched one")
     args = parser.parse_args(argv)
     config = FakeConfig(credentials=credentials_from_env(), bot_username=args.bot_username,
                         validate=args.validate)
-    asyncio.run(serve(config, args.host, args.port))
+    asyncio.run(serve(config, args.host, args.port, args.seed_user))
     return 0
