@@ -51,6 +51,9 @@ class FaustSettings(BaseModel):
     commit_interval_s: float = Field(1.0, gt=0, le=60)
     web_port: int = Field(6066, ge=1, le=65535)
     web_enabled: bool = False
+    # Flow control: records per fetch, and events an agent may hold before fetching pauses.
+    max_poll_records: int | None = Field(None, ge=1)
+    stream_buffer_maxsize: int = Field(4096, ge=1)
 
 
 class StreamSettings(BaseModel):

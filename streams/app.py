@@ -37,6 +37,8 @@ def create_app(settings: Settings) -> faust.App:
         web_enabled=f.web_enabled,
         web_port=f.web_port,
         stream_ack_exceptions=False,
+        broker_max_poll_records=f.max_poll_records,
+        stream_buffer_maxsize=f.stream_buffer_maxsize,
     )
 
 
