@@ -118,7 +118,9 @@ def main(argv: list[str]) -> int:
             "",
             "End to end includes starting a private broker and Redis, the worker's start and model "
             "load, every stage's broker round trips and Redis writes, and the report (JSON, PNGs, "
-            "HTML). Scoring only is the same model called directly on the same statements.",
+            "HTML). Scoring only is the same model called directly on the same statements. "
+            f"Faust flow control: max_poll_records={settings.faust.max_poll_records}, "
+            f"stream_buffer_maxsize={settings.faust.stream_buffer_maxsize}.",
         ]
     )
     print(body)
