@@ -73,7 +73,7 @@ def _standin(work: Path) -> Setup:
     export_s = _export_ig(model, ig_path) if not ig_path.exists() else None
     scoring = work / "standin.scoring.onnx"
     if not scoring.exists():
-        _export_scoring(model, scoring)
+        export_scoring_graph(model, scoring)
     return Setup(
         "stand-in: pretrained all-MiniLM-L6-v2 encoder with a random head (not the shipped "
         "model, which did not exist yet); scoring graph fp32",
@@ -85,7 +85,11 @@ def _standin(work: Path) -> Setup:
     )
 
 
-def _export_scoring(model: Any, path: Path) -> None:
+def export_scoring_graph(model: Any, path: Path) -> Path:
+    """input_ids, attention_mask -> logits, like the shipped scoring graph (tests use it too).
+
+    The legacy TorchScript exporter takes a second; dynamo takes ~20 s on a busy CPU.
+    """
     import warnings
 
     import torch
@@ -112,6 +116,7 @@ def _export_scoring(model: Any, path: Path) -> None:
             dynamic_axes={"input_ids": axes, "attention_mask": axes},
         )
     model.eval()
+    return path
 
 
 def _shipped(model_dir: Path, checkpoint: Path, work: Path) -> Setup | None:

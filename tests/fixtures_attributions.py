@@ -9,12 +9,13 @@ from __future__ import annotations
 import copy
 import hashlib
 import re
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from ops import bench_cards
 
 STATEMENTS = (
     "The unemployment rate has doubled since the governor took office.",
@@ -86,35 +87,7 @@ def build_model(vocab_size: int, seed: int = 7) -> Any:
     return BertForSequenceClassification(config).eval()
 
 
-def export_scoring_graph(model: Any, path: Path) -> Path:
-    """input_ids, attention_mask -> logits, like the model engineer's scoring graph.
-
-    The legacy TorchScript exporter takes a second here; dynamo takes ~20 s on a busy CPU.
-    """
-    import torch
-
-    class Logits(torch.nn.Module):
-        def __init__(self, inner: Any) -> None:
-            super().__init__()
-            self.inner = inner
-
-        def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-            return self.inner(input_ids=input_ids, attention_mask=attention_mask).logits
-
-    ids = torch.full((2, 10), 5, dtype=torch.long)
-    axes = {0: "batch", 1: "seq"}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        torch.onnx.export(
-            Logits(model),
-            (ids, torch.ones_like(ids)),
-            str(path),
-            dynamo=False,
-            input_names=["input_ids", "attention_mask"],
-            output_names=["logits"],
-            dynamic_axes={"input_ids": axes, "attention_mask": axes},
-        )
-    return path
+export_scoring_graph = bench_cards.export_scoring_graph
 
 
 def build_tiny(folder: Path) -> TinyModel:
