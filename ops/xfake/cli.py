@@ -60,6 +60,13 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--seed-user", action="append", default=[], metavar="USERNAME",
                         help="create this account at start (repeatable), e.g. a watched one")
     args = parser.parse_args(argv)
+    if args.validate:
+        from ops.xfake.spec import SpecNotFound, spec_path
+
+        try:
+            spec_path()
+        except SpecNotFound as exc:
+            parser.error(str(exc))
     config = FakeConfig(credentials=credentials_from_env(), bot_username=args.bot_username,
                         validate=args.validate)
     asyncio.run(serve(config, args.host, args.port, args.seed_user))
