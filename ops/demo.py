@@ -22,8 +22,8 @@ import httpx
 
 from config.log import configure_logging, get_logger
 from config.settings import get_settings
-from ops.localstack import LocalStack, local_stack, start_worker, stop_process, wait_for_pipeline
-from ops.services import REPO_ROOT, RUN_DIR, ServiceError
+from ops.localstack import LocalStack, local_stack, start_worker, wait_for_pipeline
+from ops.services import REPO_ROOT, RUN_DIR, ServiceError, stop_process
 from ops.topic_reader import read_topic
 from streams import topics
 from streams.topics import ensure_topics, topic_specs

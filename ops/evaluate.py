@@ -18,8 +18,9 @@ from typing import Any
 
 from config.log import get_logger
 from config.settings import Settings
-from ops.localstack import local_stack, start_worker, stop_process, wait_for_pipeline
+from ops.localstack import local_stack, start_worker, wait_for_pipeline
 from ops.report import ReportRecord, build_report, write_report
+from ops.services import stop_process
 from ops.topic_reader import read_topic
 from streams import topics
 from streams.decide import evaluate

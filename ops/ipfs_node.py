@@ -27,7 +27,7 @@ from urllib.parse import urlparse
 
 import httpx
 
-from ops.services import free_port
+from ops.services import free_port, stop_process
 
 NODE_DIR = Path(__file__).resolve().parent / "ipfs-node"
 JSIPFS = Path("node_modules") / ".bin" / "jsipfs"
@@ -182,12 +182,7 @@ class IpfsNode:
         process, self._process = self._process, None
         if process is None or process.poll() is not None:
             return
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout_s)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(5)
+        stop_process(process, timeout_s)
 
     def terminate(self) -> None:
         """Ask the daemon to shut down without waiting (safe inside a signal handler)."""

@@ -10,7 +10,6 @@ import asyncio
 import contextlib
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -22,7 +21,16 @@ from typing import Any
 import httpx
 
 from config.log import get_logger
-from ops.services import RUN_DIR, ServiceError, ServiceStack, free_port, start_stack, wait_until
+from ops.services import (
+    RUN_DIR,
+    ServiceError,
+    ServiceStack,
+    free_port,
+    spawn,
+    start_stack,
+    stop_process,
+    wait_until,
+)
 from ops.topic_reader import read_topic
 from streams import keys, topics
 
@@ -38,31 +46,8 @@ FAKE_X_CREDENTIALS = {
 }
 
 
-def spawn(argv: list[str], env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    with log_path.open("ab") as out:  # the child keeps its own copy of the descriptor
-        return subprocess.Popen(
-            argv,
-            env={**os.environ, **env},
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-
-
-def stop_process(proc: subprocess.Popen[bytes], timeout: float = 20.0) -> None:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout)
-
-
 def start_worker(env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
-    return spawn([sys.executable, "-m", "ops", "worker"], env, log_path)
+    return spawn([sys.executable, "-m", "ops", "worker"], log_path, env)
 
 
 def start_xfake(log_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
@@ -75,7 +60,7 @@ def start_xfake(log_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
         argv.append("--validate")  # every request and response checked against the X spec
     except SpecNotFound as exc:
         log.warning("X fake runs without spec validation", reason=str(exc))
-    proc = spawn(argv, FAKE_X_CREDENTIALS, log_dir / "xfake.log")
+    proc = spawn(argv, log_dir / "xfake.log", FAKE_X_CREDENTIALS)
     url = f"http://127.0.0.1:{port}"
 
     def ready() -> bool:

@@ -19,21 +19,9 @@ from bot.scheduler import SourceScheduler, run_guarded
 from bot.x_client import HttpxXApi, RetryPolicy
 from config.log import configure_logging, get_logger
 from config.settings import Settings, get_settings
-from ops.services import ServiceError, broker_ready, redis_ready, run_sync, wait_until
-from streams.topics import ensure_topics, topic_specs
+from ops.services import ServiceError, prepare
 
 log = get_logger(__name__)
-
-
-def prepare(settings: Settings, wait_s: float) -> None:
-    bootstrap = settings.bootstrap_servers
-    wait_until(lambda: broker_ready(bootstrap[0]), wait_s, f"broker {settings.broker_url}", 1.0)
-    wait_until(lambda: redis_ready(settings.redis_url), wait_s, "redis", 1.0)
-    run_sync(
-        lambda: ensure_topics(
-            bootstrap, topic_specs(settings.partitions, settings.replication_factor)
-        )
-    )
 
 
 async def run(settings: Settings, *, once: bool) -> int:

@@ -19,11 +19,12 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable, Coroutine, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 from config.log import get_logger
+from config.settings import Settings
 
 log = get_logger(__name__)
 T = TypeVar("T")
@@ -77,6 +78,34 @@ def wait_until(check: Callable[[], bool], timeout: float, what: str, interval: f
     raise ServiceError(f"{what} not ready after {timeout:.0f}s")
 
 
+def spawn(
+    argv: list[str], log_path: Path, env: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
+    """Start a process in its own session, output appended to ``log_path``."""
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with log_path.open("ab") as out:  # the child keeps its own copy of the descriptor
+        return subprocess.Popen(
+            argv,
+            env={**os.environ, **env} if env else None,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+
+
+def stop_process(proc: subprocess.Popen[bytes], timeout: float = 20.0) -> None:
+    """SIGTERM, then SIGKILL if it has not exited within ``timeout``."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            log.warning("process did not stop on SIGTERM; killing", pid=proc.pid)
+            proc.kill()
+            proc.wait(timeout)
+
+
 @dataclass
 class Service:
     """A process we started (or None when an external one is used) and its URL."""
@@ -85,35 +114,10 @@ class Service:
     url: str
     process: subprocess.Popen[bytes] | None = None
     log_path: Path | None = None
-    _log_file: Any = field(default=None, repr=False)
 
     def stop(self, timeout: float = 10.0) -> None:
-        proc = self.process
-        if proc is not None and proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                log.warning("service did not stop on SIGTERM; killing", service=self.name)
-                proc.kill()
-                proc.wait(timeout=timeout)
-        if self._log_file is not None:
-            self._log_file.close()
-            self._log_file = None
-
-
-def _spawn(name: str, argv: list[str], log_dir: Path) -> tuple[subprocess.Popen[bytes], Path, Any]:
-    log_dir.mkdir(parents=True, exist_ok=True)
-    log_path = log_dir / f"{name}.log"
-    log_file = log_path.open("ab")
-    proc = subprocess.Popen(
-        argv,
-        stdout=log_file,
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    return proc, log_path, log_file
+        if self.process is not None:
+            stop_process(self.process, timeout)
 
 
 def _tail(path: Path | None, lines: int = 20) -> str:
@@ -175,8 +179,9 @@ def start_broker(
         "--storage-engine",
         "memory://tansu/",
     ]
-    proc, log_path, log_file = _spawn(f"broker-{port}", argv, log_dir)
-    service = Service("broker", f"kafka://{address}", proc, log_path, log_file)
+    log_path = log_dir / f"broker-{port}.log"
+    proc = spawn(argv, log_path)
+    service = Service("broker", f"kafka://{address}", proc, log_path)
     try:
         wait_until(
             lambda: proc.poll() is None and broker_ready(address), timeout, f"broker on {address}"
@@ -234,9 +239,10 @@ def start_redis(port: int | None = None, log_dir: Path = RUN_DIR, timeout: float
         "--dir",
         str(log_dir),
     ]
-    proc, log_path, log_file = _spawn(f"redis-{port}", argv, log_dir)
+    log_path = log_dir / f"redis-{port}.log"
+    proc = spawn(argv, log_path)
     url = f"redis://127.0.0.1:{port}/0"
-    service = Service("redis", url, proc, log_path, log_file)
+    service = Service("redis", url, proc, log_path)
     try:
         wait_until(lambda: proc.poll() is None and redis_ready(url), timeout, f"redis on {port}")
     except ServiceError as exc:
@@ -301,3 +307,18 @@ def running_stack(log_dir: Path = RUN_DIR, use_external: bool = True) -> Iterato
         yield stack
     finally:
         stack.stop()
+
+
+def prepare(settings: Settings, wait_s: float) -> list[str]:
+    """Block until the broker and Redis answer, then create missing topics; return those created.
+
+    Every long-running process (worker, poller) starts with this, so a Procfile may start them
+    in any order.
+    """
+    from streams.topics import ensure_topics, topic_specs
+
+    bootstrap = settings.bootstrap_servers
+    wait_until(lambda: broker_ready(bootstrap[0]), wait_s, f"broker {settings.broker_url}", 1.0)
+    wait_until(lambda: redis_ready(settings.redis_url), wait_s, "redis", 1.0)
+    specs = topic_specs(settings.partitions, settings.replication_factor)
+    return run_sync(lambda: ensure_topics(bootstrap, specs))

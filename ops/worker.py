@@ -7,25 +7,9 @@ import sys
 
 from config.log import configure_logging, get_logger
 from config.settings import get_settings
-from ops.services import ServiceError, broker_ready, redis_ready, run_sync, wait_until
-from streams.topics import ensure_topics, topic_specs
+from ops.services import ServiceError, prepare
 
 log = get_logger(__name__)
-
-
-def prepare(wait_s: float) -> None:
-    """Block until both services answer, then make sure every topic exists."""
-    settings = get_settings()
-    bootstrap = settings.bootstrap_servers
-    wait_until(lambda: broker_ready(bootstrap[0]), wait_s, f"broker {settings.broker_url}", 1.0)
-    wait_until(lambda: redis_ready(settings.redis_url), wait_s, "redis", 1.0)
-    created = run_sync(
-        lambda: ensure_topics(
-            bootstrap, topic_specs(settings.partitions, settings.replication_factor)
-        )
-    )
-    if created:
-        log.info("topics created", topics=created, partitions=settings.partitions)
 
 
 def main(argv: list[str]) -> int:
@@ -35,10 +19,12 @@ def main(argv: list[str]) -> int:
     settings = get_settings()
     configure_logging(settings)
     try:
-        prepare(args.wait)
+        created = prepare(settings, args.wait)
     except ServiceError as exc:
         log.error("worker cannot start", error=str(exc))
         return 1
+    if created:
+        log.info("topics created", topics=created, partitions=settings.partitions)
     from streams.worker import app
 
     sys.argv = ["claimwatch-worker", "worker", "--without-web", "-l", settings.log_level]

@@ -17,7 +17,8 @@ import httpx
 import pytest
 
 from bot.ingest import KafkaIngestSink
-from ops.localstack import LocalStack, local_stack, start_worker, stop_process, wait_for_pipeline
+from ops.localstack import LocalStack, local_stack, start_worker, wait_for_pipeline
+from ops.services import stop_process
 from ops.subscribe import history
 from ops.topic_reader import read_topic
 from publishers.ipfs_client import HttpIpfsClient

@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 from bot.ingest import KafkaIngestSink
-from ops.localstack import stage_counts, start_worker, stop_process
-from ops.services import ServiceStack
+from ops.localstack import stage_counts, start_worker
+from ops.services import ServiceStack, stop_process
 from ops.topic_reader import read_topic
 from streams import topics
 from streams.records import statement_id
