@@ -65,6 +65,10 @@ class StreamSettings(BaseModel):
     seen_ttl_s: int = Field(30 * 24 * 3600, ge=60)
     max_future_skew_s: int = Field(300, ge=0)
     earliest_said_at: str = "1990-01-01T00:00:00+00:00"
+    # normalize and decide take events in batches of up to batch_max, waiting at most
+    # batch_within_ms for a batch to fill (a lone live statement waits no longer than that).
+    batch_max: int = Field(100, ge=1, le=10_000)
+    batch_within_ms: int = Field(20, ge=0, le=60_000)
 
 
 class ThresholdSettings(BaseModel):

@@ -176,8 +176,9 @@ async def wait_for_pipeline(
         if progress is not None:
             progress.n = sum(counts["decide"].values()) + counts["score"].get("deadlettered", 0)
             progress.refresh()
-        decided = sum(counts["decide"].values()) >= counts["score"].get("scored", 0)
-        requests = len(await read_topic(stack.bootstrap, topics.PUBLISH)) if decided else None
+        # Reading the publish topic costs CPU the pipeline needs: only once the rest settled.
+        upstream_done = settled(counts, sent, requests=0)
+        requests = len(await read_topic(stack.bootstrap, topics.PUBLISH)) if upstream_done else None
         if settled(counts, sent, requests):
             return counts
         if worker.poll() is not None:

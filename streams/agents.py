@@ -7,7 +7,8 @@ than skipping it; an unexpected error on one event dead-letters that event with 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections import Counter
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from functools import partial
 from typing import Any, TypeVar
 
@@ -17,11 +18,12 @@ from redis.exceptions import RedisError
 from config.log import get_logger
 from streams.app import app, ingest_topic, publish_topic, scored_topic, settings, statements_topic
 from streams.dedup import Origin
-from streams.normalize import dead_letter_for, utc_now
+from streams.normalize import Normalizer, Outcome, RawEvent, dead_letter_for, utc_now
 from streams.runtime import Runtime, get_runtime
 
 log = get_logger(__name__)
 T = TypeVar("T")
+B = TypeVar("B")
 TRANSIENT = (RedisError, KafkaError, OSError, asyncio.TimeoutError)
 MAX_BACKOFF_S = 30.0
 
@@ -57,6 +59,33 @@ async def handled(
             return "deadlettered"
 
 
+async def handled_batch(
+    stage: str,
+    items: Sequence[B],
+    work: Callable[[Sequence[B]], Awaitable[list[T]]],
+    one: Callable[[B], Awaitable[T | str]],
+) -> list[T | str]:
+    """Run a batch of stage work: retry transient failures of the whole batch; on anything
+    else, handle its items one by one so only the event that fails is dead-lettered."""
+    backoff = 0.5
+    while True:
+        try:
+            return list(await work(items))
+        except TRANSIENT as exc:
+            log.error(
+                "transient failure; retrying the same batch",
+                stage=stage,
+                size=len(items),
+                error=repr(exc),
+                retry_in_s=backoff,
+            )
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, MAX_BACKOFF_S)
+        except Exception:
+            log.exception("unexpected error in a batch; handling it event by event", stage=stage)
+            return [await one(item) for item in items]
+
+
 def batch_payload(batch: list[Any]) -> bytes:
     """A failed batch's dead letter keeps every statement, replayable as a JSON array."""
     return b"[" + b",".join(s.dumps() for s in batch) + b"]"
@@ -69,18 +98,39 @@ async def count(runtime: Runtime, stage: str, outcome: str, n: int = 1) -> None:
         log.warning("counter update failed", stage=stage, error=repr(exc))
 
 
-@app.agent(ingest_topic, name="normalize")
-async def normalize(stream: Any) -> AsyncIterator[str]:
-    async for event in stream.events():
-        message = event.message
-        origin = Origin(message.topic, message.partition, message.offset)
-        runtime = get_runtime(settings)
+async def count_all(runtime: Runtime, stage: str, outcomes: Counter[str]) -> None:
+    for outcome, n in outcomes.items():
+        await count(runtime, stage, outcome, n)
 
-        work = partial(runtime.normalizer.handle, event.value, origin, event.key)
-        outcome = await handled("normalize", work, partial(bytes, event.value), event.key, origin)
-        value = outcome if isinstance(outcome, str) else outcome.value
-        await count(runtime, "normalize", value)
-        yield value
+
+async def normalize_one(normalizer: Normalizer, item: RawEvent) -> Outcome | str:
+    work = partial(normalizer.handle, item.raw, item.origin, item.key)
+    return await handled("normalize", work, partial(bytes, item.raw), item.key, item.origin)
+
+
+async def decide_one(stage: Any, scored: Any) -> list[Any] | str:
+    key = scored.statement.id.encode()
+    return await handled("decide", partial(stage.handle, scored), scored.dumps, key)
+
+
+def origin_of(event: Any) -> Origin:
+    message = event.message
+    return Origin(message.topic, message.partition, message.offset)
+
+
+@app.agent(ingest_topic, name="normalize")
+async def normalize(stream: Any) -> AsyncIterator[int]:
+    s = settings.stream
+    async for events in stream.take_events(s.batch_max, within=s.batch_within_ms / 1000):
+        runtime = get_runtime(settings)
+        normalizer = runtime.normalizer
+        items = [RawEvent(bytes(e.value), origin_of(e), e.key) for e in events]
+        one = partial(normalize_one, normalizer)
+        outcomes = await handled_batch("normalize", items, normalizer.handle_batch, one)
+        await count_all(
+            runtime, "normalize", Counter(o if isinstance(o, str) else o.value for o in outcomes)
+        )
+        yield len(items)
 
 
 @app.agent(statements_topic, name="score")
@@ -95,22 +145,28 @@ async def score(stream: Any) -> AsyncIterator[int]:
         if isinstance(outcomes, str):
             await count(runtime, "score", outcomes, len(batch))
         else:
-            for outcome, n in outcomes.items():
-                await count(runtime, "score", outcome, n)
+            await count_all(runtime, "score", outcomes)
         yield len(batch)
 
 
 @app.agent(scored_topic, name="decide")
 async def decide(stream: Any) -> AsyncIterator[int]:
-    async for scored in stream:
+    s = settings.stream
+    async for batch in stream.take(s.batch_max, within=s.batch_within_ms / 1000):
         runtime = get_runtime(settings)
         stage = runtime.decide_stage()
-
-        key = scored.statement.id.encode()
-        result = await handled("decide", partial(stage.handle, scored), scored.dumps, key)
-        outcome = "deadlettered" if isinstance(result, str) else ("publish" if result else "hold")
-        await count(runtime, "decide", outcome)
-        yield 0 if isinstance(result, str) else len(result)
+        results = await handled_batch(
+            "decide", batch, stage.handle_batch, partial(decide_one, stage)
+        )
+        await count_all(
+            runtime,
+            "decide",
+            Counter(
+                "deadlettered" if isinstance(r, str) else ("publish" if r else "hold")
+                for r in results
+            ),
+        )
+        yield len(batch)
 
 
 @app.agent(publish_topic, name="publish")

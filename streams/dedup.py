@@ -10,6 +10,7 @@ sending again. Anything else already marked is a duplicate.
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -61,6 +62,14 @@ class SeenStore(Protocol):
 
     async def mark_emitted(self, statement_id: str) -> None: ...
 
+    async def claim_many(
+        self, items: Sequence[tuple[str, Origin]], now_ms: int
+    ) -> list[tuple[Claim, int | None]]:
+        """:meth:`claim` for a batch, in order (one round trip on Redis)."""
+        ...
+
+    async def mark_emitted_many(self, statement_ids: Sequence[str]) -> None: ...
+
 
 class RedisSeenStore:
     """The real store: one string key per statement id, with a TTL."""
@@ -83,3 +92,36 @@ class RedisSeenStore:
 
     async def mark_emitted(self, statement_id: str) -> None:
         await self._redis.set(keys.seen(statement_id), EMITTED, ex=self._ttl)
+
+    async def claim_many(
+        self, items: Sequence[tuple[str, Origin]], now_ms: int
+    ) -> list[tuple[Claim, int | None]]:
+        if not items:
+            return []
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for statement_id, origin in items:
+                pipe.set(keys.seen(statement_id), origin.token(now_ms), nx=True, ex=self._ttl)
+            claimed = await pipe.execute()
+        taken = [i for i, ok in enumerate(claimed) if not ok]
+        existing: list[object] = []
+        if taken:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for i in taken:
+                    pipe.get(keys.seen(items[i][0]))
+                existing = await pipe.execute()
+        out: list[tuple[Claim, int | None]] = [(Claim.NEW, None)] * len(items)
+        for i, value in zip(taken, existing, strict=True):
+            if value is None:  # expired between the two round trips: claim again
+                out[i] = await self.claim(items[i][0], items[i][1], now_ms)
+            else:
+                text = value.decode() if isinstance(value, bytes) else str(value)
+                out[i] = classify(text, items[i][1])
+        return out
+
+    async def mark_emitted_many(self, statement_ids: Sequence[str]) -> None:
+        if not statement_ids:
+            return
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for statement_id in statement_ids:
+                pipe.set(keys.seen(statement_id), EMITTED, ex=self._ttl)
+            await pipe.execute()

@@ -15,7 +15,9 @@ SKEW_MS = 10_000
 
 
 class OutputProbe(Protocol):
-    async def contains(self, key: bytes, since_ms: int) -> bool: ...
+    async def found(self, keys: set[bytes], since_ms: int) -> set[bytes]:
+        """Which of ``keys`` the topic holds in records written since ``since_ms``."""
+        ...
 
 
 class KafkaOutputProbe:
@@ -23,7 +25,10 @@ class KafkaOutputProbe:
         self._bootstrap = bootstrap_servers
         self._topic = topic
 
-    async def contains(self, key: bytes, since_ms: int) -> bool:
+    async def found(self, keys: set[bytes], since_ms: int) -> set[bytes]:
+        hits: set[bytes] = set()
+        if not keys:
+            return hits
         consumer = AIOKafkaConsumer(
             bootstrap_servers=self._bootstrap, enable_auto_commit=False, group_id=None
         )
@@ -32,7 +37,7 @@ class KafkaOutputProbe:
             partitions = consumer.partitions_for_topic(self._topic) or set()
             tps = [TopicPartition(self._topic, p) for p in sorted(partitions)]
             if not tps:
-                return False
+                return hits
             consumer.assign(tps)
             end = await consumer.end_offsets(tps)
             starts = await consumer.offsets_for_times(
@@ -49,12 +54,12 @@ class KafkaOutputProbe:
                 batch = await consumer.getmany(*pending, timeout_ms=1000)
                 for tp, records in batch.items():
                     for record in records:
-                        if record.key == key:
-                            return True
+                        if record.key in keys:
+                            hits.add(record.key)
                         if record.offset + 1 >= end[tp]:
                             pending.discard(tp)
-                if not batch:
+                if not batch or hits == keys:
                     break
-            return False
+            return hits
         finally:
             await consumer.stop()

@@ -7,6 +7,7 @@ is not stored here but read from each channel's publish ledger when listed, so i
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from streams import keys
@@ -50,10 +51,18 @@ def recent_entry(
 
 
 async def push_recent(redis: Redis, entry: dict[str, Any], max_len: int) -> None:
-    """Prepend and trim in one transaction, so the list never outgrows ``max_len``."""
+    await push_recent_many(redis, [entry], max_len)
+
+
+async def push_recent_many(redis: Redis, entries: Sequence[dict[str, Any]], max_len: int) -> None:
+    """Prepend (the last entry ends up newest) and trim in one transaction, so the list never
+    outgrows ``max_len``."""
+    if not entries:
+        return
     client: Any = redis
+    values = [json.dumps(e, separators=(",", ":")) for e in entries]
     async with client.pipeline(transaction=True) as pipe:
-        pipe.lpush(keys.recent_predictions(), json.dumps(entry, separators=(",", ":")))
+        pipe.lpush(keys.recent_predictions(), *values)
         pipe.ltrim(keys.recent_predictions(), 0, max_len - 1)
         await pipe.execute()
 

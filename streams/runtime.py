@@ -7,6 +7,7 @@ broker or Redis.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -79,10 +80,10 @@ class RedisRecent:
         self._redis = redis
         self._max_len = max_len
 
-    async def push_recent(self, entry: dict[str, object]) -> None:
-        from streams.recent import push_recent
+    async def push_recent_many(self, entries: Sequence[dict[str, object]]) -> None:
+        from streams.recent import push_recent_many
 
-        await push_recent(self._redis, entry, self._max_len)
+        await push_recent_many(self._redis, entries, self._max_len)
 
 
 @dataclass

@@ -148,3 +148,24 @@ async def test_sigkill_mid_stream_loses_nothing_and_duplicates_nothing(
     ids = Counter(r.key.decode() for r in statements)
     assert len(ids) == n, "a statement was lost"
     assert max(ids.values()) == 1, f"emitted twice: {[k for k, v in ids.items() if v > 1][:5]}"
+
+
+async def test_output_probe_finds_exactly_the_keys_written_since_a_time(
+    fresh_stack: ServiceStack,
+) -> None:
+    from aiokafka import AIOKafkaProducer
+
+    from streams.output_probe import KafkaOutputProbe
+
+    bootstrap = await prepared(fresh_stack)
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    await producer.start()
+    try:
+        for key in (b"a", b"b", b"c"):
+            await producer.send_and_wait(topics.STATEMENTS, b"{}", key=key)
+    finally:
+        await producer.stop()
+    probe = KafkaOutputProbe(bootstrap, topics.STATEMENTS)
+    since = int(time.time() * 1000) - 60_000
+    assert await probe.found({b"a", b"c", b"never-sent"}, since) == {b"a", b"c"}
+    assert await probe.found(set(), since) == set()

@@ -7,12 +7,13 @@ the topic sinks are exercised against the real services in tests/integration.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from config.settings import StreamSettings
 from streams.dedup import EMITTED, Claim, Origin, classify
-from streams.normalize import Normalizer, Outcome
+from streams.normalize import Normalizer, Outcome, RawEvent
 from streams.records import DeadLetter, Statement
 
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
@@ -33,6 +34,15 @@ class MemorySeen:
     async def mark_emitted(self, statement_id: str) -> None:
         self.values[statement_id] = EMITTED
 
+    async def claim_many(
+        self, items: Sequence[tuple[str, Origin]], now_ms: int
+    ) -> list[tuple[Claim, int | None]]:
+        return [await self.claim(sid, origin, now_ms) for sid, origin in items]
+
+    async def mark_emitted_many(self, statement_ids: Sequence[str]) -> None:
+        for sid in statement_ids:
+            await self.mark_emitted(sid)
+
 
 @dataclass
 class Collect:
@@ -47,8 +57,8 @@ class Collect:
     async def dead_letter(self, record: DeadLetter, key: bytes | None) -> None:
         self.dead.append(record)
 
-    async def contains(self, key: bytes, since_ms: int) -> bool:
-        return key in self.landed
+    async def found(self, keys: set[bytes], since_ms: int) -> set[bytes]:
+        return keys & self.landed
 
 
 def make(collect: Collect, seen: MemorySeen | None = None) -> Normalizer:
@@ -123,3 +133,34 @@ def _id(external_id: str) -> str:
     from streams.records import statement_id
 
     return statement_id("x", external_id)
+
+
+async def test_a_batch_keeps_order_dead_letters_and_drops_repeats_inside_it() -> None:
+    collect = Collect()
+    events = [
+        RawEvent(raw("1"), Origin("in", 0, 0)),
+        RawEvent(b"not json", Origin("in", 0, 1)),
+        RawEvent(raw("1"), Origin("in", 0, 2)),  # the same statement again, same batch
+        RawEvent(raw("2"), Origin("in", 0, 3)),
+    ]
+    outcomes = await make(collect).handle_batch(events)
+    assert outcomes == [
+        Outcome.EMITTED,
+        Outcome.DEADLETTERED,
+        Outcome.DUPLICATE,
+        Outcome.EMITTED,
+    ]
+    assert [s.id for s in collect.statements] == [_id("1"), _id("2")]
+    assert [d.origin_offset for d in collect.dead] == [1]
+
+
+async def test_a_batch_redelivered_after_a_crash_sends_only_what_had_not_landed() -> None:
+    collect, seen = Collect(), MemorySeen()
+    events = [RawEvent(raw(str(n)), Origin("in", 2, n)) for n in range(3)]
+    for event, n in zip(events, range(3), strict=True):
+        await seen.claim(_id(str(n)), event.origin, 1)  # all claimed, then the worker died
+    collect.landed.add(_id("0").encode())  # only the first send had reached the broker
+    outcomes = await make(collect, seen).handle_batch(events)
+    assert outcomes == [Outcome.RECOVERED, Outcome.EMITTED, Outcome.EMITTED]
+    assert [s.id for s in collect.statements] == [_id("1"), _id("2")]
+    assert all(seen.values[_id(str(n))] == EMITTED for n in range(3))
