@@ -22,7 +22,7 @@ from config.log import get_logger
 from inference.buckets import lookup
 from inference.model_input import INPUT_FORMAT_VERSION, normalise_text, statement_input_text
 from inference.runtime import OnnxSession, ProviderChoice
-from inference.tfidf import TfidfLogReg
+from inference.tfidf import LinearMember, load_linear_member
 
 log = get_logger(__name__)
 
@@ -101,7 +101,7 @@ class Scorer:
         max_length: int,
         max_batch: int,
         model_sha256: str,
-        tfidf: TfidfLogReg | None = None,
+        tfidf: LinearMember | None = None,
         transformer_weight: float = 1.0,
     ) -> None:
         self.session = session
@@ -154,7 +154,7 @@ class Scorer:
         buckets = json.loads((folder / manifest["buckets_file"]).read_text(encoding="utf-8"))
         tokenizer = Tokenizer.from_file(str(folder / manifest["tokenizer_file"]))
         ensemble = manifest.get("ensemble") or {}
-        tfidf = TfidfLogReg.load(folder / ensemble["tfidf_file"]) if ensemble else None
+        tfidf = load_linear_member(folder / ensemble["tfidf_file"]) if ensemble else None
         session = OnnxSession(model_path, provider=provider, intra_op_threads=intra_op_threads)
         sha = manifest.get("sha256", {}).get(model_path.name) or sha256_file(model_path)
         return cls(

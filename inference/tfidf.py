@@ -2,7 +2,9 @@
 
 scikit-learn fits it (``claimwatch baselines``); the worker applies the exported JSON with the
 same tokenisation (lower-case, ``\\b\\w\\w+\\b`` tokens, word n-grams), so it can be averaged
-with the transformer in an ensemble without scikit-learn at run time.
+with the transformer in an ensemble without scikit-learn at run time. This is the first
+ensemble member's format (``"kind": "tfidf-logreg"``); :func:`load_linear_member` also reads the
+per-field model (inference/fields_tfidf.py) by its ``kind``.
 """
 
 from __future__ import annotations
@@ -12,11 +14,19 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
+from inference.fields_tfidf import FieldsTfidfLogReg
+
 TOKEN = re.compile(r"(?u)\b\w\w+\b")
+
+
+class LinearMember(Protocol):
+    """What the scorer needs of an ensemble member: p(label=1) per model-input text."""
+
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray: ...
 
 
 class TfidfLogReg:
@@ -99,3 +109,14 @@ class TfidfLogReg:
             ngram_range=tuple(vectorizer.ngram_range),
             sublinear_tf=bool(vectorizer.sublinear_tf),
         )
+
+
+def load_linear_member(path: Path) -> LinearMember:
+    """An ensemble member JSON of either kind (``tfidf-logreg`` or ``fields-tfidf-logreg``)."""
+    data = json.loads(path.read_text(encoding="utf-8"))
+    kind = data.get("kind")
+    if kind == "tfidf-logreg":
+        return TfidfLogReg.from_json(data)
+    if kind == "fields-tfidf-logreg":
+        return FieldsTfidfLogReg.from_json(data)
+    raise ValueError(f"{path}: unknown ensemble member kind {kind!r}")

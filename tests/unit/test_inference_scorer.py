@@ -169,3 +169,75 @@ def test_shipped_artifact_scores_liar_statements() -> None:
     calibration = {json.loads(x)["id"]: json.loads(x)["p_false"] for x in
                    (SHIPPED / "calibration.jsonl").read_text().splitlines()}
     assert np.allclose([calibration[r.id] for r in rows[:20]], p[:20], atol=0.02)
+
+
+def test_recalibrate_only_swaps_the_ensemble_member(tiny_artifact: Path, tmp_path: Path) -> None:
+    import re
+    import shutil
+
+    from inference.fields_tfidf import FieldsTfidfLogReg
+    from inference.liar import load_split
+    from ops.baselines import fit_fields_member
+    from ops.export_model import main as export_main
+
+    art = tmp_path / "art"
+    shutil.copytree(tiny_artifact, art)
+    old = json.loads((art / "manifest.json").read_text())
+    train = load_split("train")[:300]
+    member = fit_fields_member([r.model_text() for r in train], [r.label for r in train])
+    (tmp_path / "member.json").write_text(json.dumps(member.to_json()))
+    args = ["--recalibrate-only", "--out", str(art), "--limit-valid", "48", "--buckets", "4"]
+    assert export_main([*args, "--ensemble-tfidf", str(tmp_path / "member.json")]) == 0
+
+    new = json.loads((art / "manifest.json").read_text())
+    assert new["ensemble"] == {"tfidf_file": "tfidf.json", "transformer_weight": 0.5}
+    assert re.fullmatch(r"art-\d{8}-[0-9a-f]{8}", new["model_version"])
+    assert new["model_version"] != old["model_version"]
+    assert new["sha256"]["model.int8.onnx"] == old["sha256"]["model.int8.onnx"]
+    assert new["recalibrated"]["from_model_version"] == old["model_version"]
+    assert new["recalibrated"]["member"]["kind"] == "fields-tfidf-logreg"
+    assert new["metrics"]["onnx_int8"] == pytest.approx(old["metrics"]["onnx_int8"])
+    assert new["metrics"]["onnx_fp32"] == old["metrics"]["onnx_fp32"]
+    assert {"shipped", "ensemble_member"} <= set(new["metrics"])
+    assert new["training"] == old["training"] and new["max_length"] == 64
+
+    # one batch of 48, as calibration scored them (int8 scores move with their batch-mates)
+    scorer = Scorer.from_artifact(art, provider="cpu", max_batch=64)
+    assert isinstance(scorer.tfidf, FieldsTfidfLogReg)
+    assert scorer.model_version == new["model_version"]
+    valid = load_split("valid")[:48]
+    texts = [r.model_text() for r in valid]
+    p, _ = scorer.p_false_texts(texts)
+    scorer.tfidf = None
+    alone, _ = scorer.p_false_texts(texts)
+    assert np.allclose(p, 0.5 * alone + 0.5 * member.predict_proba(texts), atol=1e-12)
+    calibration = [json.loads(x) for x in (art / "calibration.jsonl").read_text().splitlines()]
+    assert [c["id"] for c in calibration] == [r.id for r in valid]
+    assert np.allclose([c["p_false"] for c in calibration], p, atol=1e-6)
+    buckets = json.loads((art / "buckets.json").read_text())
+    assert buckets["global"]["n"] == 48 and len(buckets["tables"]["all"]) == 4
+
+    # again without a new member: the same scores, so the same version digest
+    assert export_main(args) == 0
+    again = json.loads((art / "manifest.json").read_text())
+    assert again["model_version"].rsplit("-", 1)[1] == new["model_version"].rsplit("-", 1)[1]
+    assert (art / "calibration.jsonl").read_text().splitlines() == [
+        json.dumps(c) for c in calibration]
+
+
+@pytest.mark.skipif(not (SHIPPED / "manifest.json").exists(), reason="no shipped artifact yet")
+def test_shipped_ensemble_member_needs_no_sklearn_or_scipy() -> None:
+    code = (
+        "import sys\n"
+        "from inference.scorer import Scorer\n"
+        "from tests.unit.test_inference_scorer import statement\n"
+        f"s = Scorer.from_artifact({str(SHIPPED)!r}, provider='cpu')\n"
+        "assert s.tfidf is not None\n"
+        "print(type(s.score([statement(1, 'Taxes doubled.')])[0]).__name__)\n"
+        "bad = [m for m in ('torch', 'transformers', 'sklearn', 'scipy') if m in sys.modules]\n"
+        "assert not bad, bad\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=Path(__file__).resolve().parents[2], timeout=100)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip().endswith("ScoreResult")
