@@ -54,6 +54,8 @@ class FaustSettings(BaseModel):
     # Flow control: records per fetch, and events an agent may hold before fetching pauses.
     max_poll_records: int | None = Field(None, ge=1)
     stream_buffer_maxsize: int = Field(4096, ge=1)
+    # How long the worker's fetch may wait for records (streams/transport.py says why).
+    fetch_max_wait_ms: int = Field(100, ge=1, le=60_000)
 
 
 class StreamSettings(BaseModel):

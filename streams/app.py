@@ -13,14 +13,16 @@ import faust
 from config.settings import Settings, get_settings
 from streams import topics
 from streams.records import DeadLetter, Published, PublishRequest, ScoredStatement, Statement
+from streams.transport import App
 
 RUN_DIR = Path(__file__).resolve().parent.parent / ".run"
 
 
 def create_app(settings: Settings) -> faust.App:
     f = settings.faust
-    return faust.App(
+    return App(
         f.app_id,
+        fetch_max_wait_ms=f.fetch_max_wait_ms,
         broker=settings.broker_url,
         store="memory://",
         datadir=str(RUN_DIR / "faust-data"),

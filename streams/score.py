@@ -8,6 +8,7 @@ a crash produces the same records again; the publish ledger downstream makes tha
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -67,7 +68,14 @@ class ScoreStage:
         outcomes: Counter[str] = Counter()
         if not statements:
             return outcomes
+        started = time.perf_counter()
         results = await asyncio.to_thread(self.scorer.score, list(statements))
+        log.info(
+            "scored",
+            stage=STAGE,
+            batch=len(statements),
+            model_ms=round((time.perf_counter() - started) * 1000, 1),
+        )
         by_id = {r.statement_id: r for r in results}
         now = self.clock()
         sends = []  # sent together: one round of broker acknowledgements per batch, not per record

@@ -1,0 +1,43 @@
+"""Faust's Kafka transport with one change: how long a fetch may wait for new records.
+
+Faust hard-codes ``fetch_max_wait_ms=1500`` for the worker's consumer. A broker that holds a
+fetch until that wait is up instead of answering when records arrive (the dev broker, Tansu,
+answers after about 0.5 s, measured) then adds that much to every hop between stages, and the
+stages run in bursts. A short wait keeps each hop at milliseconds; on a broker that answers
+early it only bounds how often an idle worker polls.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import faust
+from faust.transport.drivers import aiokafka as faust_aiokafka
+
+
+class ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
+    def _create_worker_consumer(self, transport: Any) -> Any:
+        consumer = super()._create_worker_consumer(transport)
+        # aiokafka reads this when the consumer starts and builds its fetcher.
+        consumer._fetch_max_wait_ms = getattr(self.app, "fetch_max_wait_ms", 1500)
+        return consumer
+
+
+class Consumer(faust_aiokafka.Consumer):
+    def _new_consumer_thread(self) -> ConsumerThread:
+        return ConsumerThread(self, loop=self.loop, beacon=self.beacon)
+
+
+class Transport(faust_aiokafka.Transport):
+    Consumer = Consumer
+
+
+class App(faust.App):
+    """``faust.App`` whose worker consumer uses :class:`Transport`."""
+
+    def __init__(self, *args: Any, fetch_max_wait_ms: int = 1500, **kwargs: Any) -> None:
+        self.fetch_max_wait_ms = fetch_max_wait_ms
+        super().__init__(*args, **kwargs)
+
+    def _new_transport(self) -> Any:
+        return Transport(self.conf.broker_consumer, self)
