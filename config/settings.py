@@ -209,6 +209,9 @@ class ModelSettings(BaseModel):
     artifact_path: str = "models/minilm-liar"
     max_length: int = Field(128, ge=8, le=512)
     max_batch: int = Field(32, ge=1, le=1024)
+    # The score agent takes up to take_max statements (waiting at most batch_within_ms), sorts
+    # them by length and scores them in max_batch calls: a wider sort means less padding.
+    take_max: int = Field(128, ge=1, le=10_000)
     batch_within_ms: int = Field(50, ge=0, le=60_000)
     intra_op_threads: int = Field(0, ge=0, le=256)  # 0: onnxruntime picks (all cores)
     provider: Literal["auto", "cpu", "cuda"] = "auto"

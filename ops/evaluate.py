@@ -13,6 +13,7 @@ import asyncio
 import json
 import time
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -120,6 +121,20 @@ async def run_pipeline(
     )
 
 
+def scoring_window(scored: list[ScoredStatement]) -> dict[str, float | None]:
+    """The score stage's own pace: from its first batch done to its last (no worker start-up,
+    no tail), so a slow pipeline can be told from a slow start."""
+    times = sorted(datetime.fromisoformat(s.scored_at).timestamp() for s in scored if s.scored_at)
+    if len(times) < 2 or times[-1] <= times[0]:
+        return {"scoring_window_s": None, "scored_per_s_in_window": None}
+    after_first = sum(1 for t in times if t > times[0])
+    window = times[-1] - times[0]
+    return {
+        "scoring_window_s": round(window, 2),
+        "scored_per_s_in_window": round(after_first / window, 2),
+    }
+
+
 def current_rules(settings: Settings) -> RuleSet:
     """The live rules when the configured Redis holds some (read only), else the config seed."""
     from redis.asyncio import Redis
@@ -166,6 +181,7 @@ def evaluate_replay(
         "statements_per_s": round(run.sent / run.seconds, 2) if run.seconds else None,
         "dry_run_publish_requests": run.dry_run_requests,
         "stage_counts": run.counts,
+        **scoring_window(run.scored),
     }
     report = build_report(
         report_records(run.scored, rule_sets), rule_sets=descriptions, throughput=throughput

@@ -136,7 +136,7 @@ async def normalize(stream: Any) -> AsyncIterator[int]:
 @app.agent(statements_topic, name="score")
 async def score(stream: Any) -> AsyncIterator[int]:
     m = settings.model
-    async for batch in stream.take(m.max_batch, within=m.batch_within_ms / 1000):
+    async for batch in stream.take(m.take_max, within=m.batch_within_ms / 1000):
         runtime = get_runtime(settings)
         stage = runtime.score_stage()
 

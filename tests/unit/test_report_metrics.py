@@ -169,3 +169,15 @@ def test_bucket_without_calibrated_ppv() -> None:
         )
     ]
     assert build_report(recs)["by_bucket"][0]["calibrated_ppv"] is None
+
+
+def test_scoring_window_counts_from_the_first_batch_done_to_the_last() -> None:
+    from ops.evaluate import scoring_window
+    from tests.fixtures_rules import scored
+
+    items = [scored(0.9, sid=str(i)) for i in range(7)]
+    stamps = ["00", "00", "00", "02", "02", "04", "04"]  # three batches, two seconds apart
+    for item, second in zip(items, stamps, strict=True):
+        item.scored_at = f"2024-01-01T00:00:{second}+00:00"
+    assert scoring_window(items) == {"scoring_window_s": 4.0, "scored_per_s_in_window": 1.0}
+    assert scoring_window(items[:3]) == {"scoring_window_s": None, "scored_per_s_in_window": None}
