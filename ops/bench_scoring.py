@@ -155,8 +155,9 @@ def render(rows: list[dict[str, Any]], worker: dict[str, Any], command: str, whe
         f"batches of 32): peak RSS {worker['rss_mb']:.0f} MB (target < 1 GB), "
         f"{worker['statements_per_s']:.1f} statements/s, torch imported: "
         f"{worker['torch_imported']}, transformers imported: {worker['transformers_imported']}.",
-        "Shared 2-core machine: other jobs ran at the same time, so absolute numbers are noisy; "
-        "the three backends ran back to back on the same statements.",
+        "A 2-core virtual machine: absolute numbers move by 10-20 % between runs (the load "
+        "average above says what else ran); the three backends ran back to back on the same "
+        "statements, so their ratio is the figure to read.",
     ]
     return "\n".join(lines)
 
