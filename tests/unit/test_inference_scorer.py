@@ -135,21 +135,34 @@ def test_provider_choice() -> None:
         choose_providers("cuda", [CUDA, CPU], gpus=0)
 
 
-def test_serving_path_never_imports_torch(tiny_artifact: Path) -> None:
+def score_in_fresh_process(artifact: Path, provider: str, check: str) -> None:
+    """Score one statement in a new interpreter that imports only the serving path; ``check``
+    runs after loading (``s`` is the scorer). No training library may have been imported."""
     code = (
         "import sys\n"
         "from inference.scorer import Scorer\n"
         "from tests.unit.test_inference_scorer import statement\n"
-        f"s = Scorer.from_artifact({str(tiny_artifact)!r}, provider='auto')\n"
-        "assert s.provider == 'CPUExecutionProvider', s.provider\n"
+        f"s = Scorer.from_artifact({str(artifact)!r}, provider={provider!r})\n"
+        f"{check}\n"
         "print(type(s.score([statement(1, 'Taxes doubled.')])[0]).__name__)\n"
-        "bad = [m for m in ('torch', 'transformers', 'sklearn') if m in sys.modules]\n"
+        "bad = [m for m in ('torch', 'transformers', 'sklearn', 'scipy') if m in sys.modules]\n"
         "assert not bad, bad\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         cwd=Path(__file__).resolve().parents[2], timeout=100)
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).resolve().parents[2],
+        timeout=100,
+    )
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip().endswith("ScoreResult")
+
+
+def test_serving_path_never_imports_torch(tiny_artifact: Path) -> None:
+    score_in_fresh_process(
+        tiny_artifact, "auto", "assert s.provider == 'CPUExecutionProvider', s.provider"
+    )
 
 
 @pytest.mark.skipif(not (SHIPPED / "manifest.json").exists(), reason="no shipped artifact yet")
@@ -227,17 +240,4 @@ def test_recalibrate_only_swaps_the_ensemble_member(tiny_artifact: Path, tmp_pat
 
 @pytest.mark.skipif(not (SHIPPED / "manifest.json").exists(), reason="no shipped artifact yet")
 def test_shipped_ensemble_member_needs_no_sklearn_or_scipy() -> None:
-    code = (
-        "import sys\n"
-        "from inference.scorer import Scorer\n"
-        "from tests.unit.test_inference_scorer import statement\n"
-        f"s = Scorer.from_artifact({str(SHIPPED)!r}, provider='cpu')\n"
-        "assert s.tfidf is not None\n"
-        "print(type(s.score([statement(1, 'Taxes doubled.')])[0]).__name__)\n"
-        "bad = [m for m in ('torch', 'transformers', 'sklearn', 'scipy') if m in sys.modules]\n"
-        "assert not bad, bad\n"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         cwd=Path(__file__).resolve().parents[2], timeout=100)
-    assert out.returncode == 0, out.stderr[-2000:]
-    assert out.stdout.strip().endswith("ScoreResult")
+    score_in_fresh_process(SHIPPED, "cpu", "assert s.tfidf is not None")
