@@ -56,16 +56,10 @@ def classify(existing: str, origin: Origin) -> tuple[Claim, int | None]:
 
 
 class SeenStore(Protocol):
-    async def claim(
-        self, statement_id: str, origin: Origin, now_ms: int
-    ) -> tuple[Claim, int | None]: ...
-
-    async def mark_emitted(self, statement_id: str) -> None: ...
-
     async def claim_many(
         self, items: Sequence[tuple[str, Origin]], now_ms: int
     ) -> list[tuple[Claim, int | None]]:
-        """:meth:`claim` for a batch, in order (one round trip on Redis)."""
+        """Claim each statement id for its origin, in order (one round trip on Redis)."""
         ...
 
     async def mark_emitted_many(self, statement_ids: Sequence[str]) -> None: ...
@@ -89,9 +83,6 @@ class RedisSeenStore:
         if existing is None:  # expired between the two calls: claim again
             return await self.claim(statement_id, origin, now_ms)
         return classify(existing.decode() if isinstance(existing, bytes) else existing, origin)
-
-    async def mark_emitted(self, statement_id: str) -> None:
-        await self._redis.set(keys.seen(statement_id), EMITTED, ex=self._ttl)
 
     async def claim_many(
         self, items: Sequence[tuple[str, Origin]], now_ms: int

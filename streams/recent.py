@@ -50,10 +50,6 @@ def recent_entry(
     }
 
 
-async def push_recent(redis: Redis, entry: dict[str, Any], max_len: int) -> None:
-    await push_recent_many(redis, [entry], max_len)
-
-
 async def push_recent_many(redis: Redis, entries: Sequence[dict[str, Any]], max_len: int) -> None:
     """Prepend (the last entry ends up newest) and trim in one transaction, so the list never
     outgrows ``max_len``."""

@@ -15,7 +15,7 @@ from ops import recent as recent_cli
 from ops import thresholds as cli
 from streams import keys
 from streams.decide import evaluate
-from streams.recent import push_recent, recent_entry
+from streams.recent import push_recent_many, recent_entry
 from streams.rules import LiveRules, RedisRuleStore, RuleConflictError, RuleSet
 from tests.fixtures_rules import calibration_points, scored, write_artifacts
 
@@ -306,7 +306,7 @@ async def test_recent_lists_decisions_and_ledger_status(
             replay=False,
             decided_at=f"2024-01-01T00:00:0{i}+00:00",
         )
-        await push_recent(redis_client, entry, max_len=2)
+        await push_recent_many(redis_client, [entry], max_len=2)
     await redis_client.hset(keys.ledger("x", "id2"), mapping={"status": "done"})  # type: ignore[misc]
     monkeypatch.setenv("CLAIMWATCH_REDIS_URL", redis_url)
     await asyncio.to_thread(recent_cli.main, ["--n", "10"])

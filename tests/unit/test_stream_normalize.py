@@ -31,9 +31,6 @@ class MemorySeen:
             return Claim.NEW, None
         return classify(self.values[statement_id], origin)
 
-    async def mark_emitted(self, statement_id: str) -> None:
-        self.values[statement_id] = EMITTED
-
     async def claim_many(
         self, items: Sequence[tuple[str, Origin]], now_ms: int
     ) -> list[tuple[Claim, int | None]]:
@@ -41,7 +38,7 @@ class MemorySeen:
 
     async def mark_emitted_many(self, statement_ids: Sequence[str]) -> None:
         for sid in statement_ids:
-            await self.mark_emitted(sid)
+            self.values[sid] = EMITTED
 
 
 @dataclass
