@@ -25,7 +25,7 @@ import math
 import re
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -51,6 +51,10 @@ class BlockSpec:
     min_df: int = 1
     sublinear_tf: bool = False
     max_features: int | None = None
+    # Training only: the block's normalised matrix is scaled by this before the regression (a
+    # per-block regularisation strength). ``from_sklearn`` folds it into the coefficients, so
+    # a fitted model's specs all have weight 1 and the JSON does not carry it.
+    weight: float = 1.0
 
     def __post_init__(self) -> None:
         if self.field not in FIELDS:
@@ -207,6 +211,8 @@ class FieldsTfidfLogReg:
         sizes = [len(v) for v in vocabularies]
         if [len(i) for i in idfs] != sizes or sum(sizes) != len(coef):
             raise ValueError(f"block sizes {sizes} do not match idf/coef ({len(coef)} columns)")
+        if any(s.weight != 1.0 for s in specs):
+            raise ValueError("block weights belong in coef (FieldsTfidfLogReg.from_sklearn)")
         self.specs = list(specs)
         self.vocabularies = [list(v) for v in vocabularies]
         self.idfs = [np.asarray(i, dtype=np.float64) for i in idfs]
@@ -246,7 +252,7 @@ class FieldsTfidfLogReg:
             "meta": self.meta,
             "blocks": [
                 {
-                    **asdict(s),
+                    **{k: v for k, v in asdict(s).items() if k != "weight"},
                     "offset": int(lo),
                     "terms": v,
                     "idf": i.tolist(),
@@ -299,18 +305,31 @@ class FieldsTfidfLogReg:
         classifier: Any,
         meta: dict[str, Any] | None = None,
     ) -> FieldsTfidfLogReg:
-        """From fitted ``TfidfVectorizer`` per block (in ``specs`` order) and the classifier."""
+        """From fitted ``TfidfVectorizer`` per block (in ``specs`` order) and the classifier.
+
+        The classifier saw each block scaled by ``spec.weight``; coef . (w x) = (w coef) . x,
+        so the weight is folded into that block's coefficients (serving never scales) and
+        kept in ``meta["block_weights"]``.
+        """
         vocabularies = []
         for vec in vectorizers:
             terms = [""] * len(vec.vocabulary_)
             for term, col in vec.vocabulary_.items():
                 terms[int(col)] = str(term)
             vocabularies.append(terms)
+        coef = np.array(classifier.coef_[0], dtype=np.float64)
+        lo = 0
+        for spec, terms in zip(specs, vocabularies, strict=True):
+            coef[lo : lo + len(terms)] *= spec.weight
+            lo += len(terms)
+        weights = [s.weight for s in specs]
+        if any(w != 1.0 for w in weights):
+            meta = {**(meta or {}), "block_weights": weights}
         return cls(
-            specs,
+            [replace(s, weight=1.0) for s in specs],
             vocabularies,
             [np.asarray(v.idf_, dtype=np.float64) for v in vectorizers],
-            np.asarray(classifier.coef_[0], dtype=np.float64),
+            coef,
             float(classifier.intercept_[0]),
             meta=meta,
         )

@@ -1,4 +1,4 @@
-"""``claimwatch bench scoring|cards|replay``: each benchmark lives in its own module, imported
+"""``claimwatch bench scoring|cards|replay|gemm``: each benchmark lives in its own module, imported
 only when run (the scoring one imports torch; the others must not pay for it)."""
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ BENCHES = {
     "scoring": "ops.bench_scoring",
     "cards": "ops.bench_cards",
     "replay": "ops.bench_replay",
+    "gemm": "ops.bench_gemm",
 }
 
 

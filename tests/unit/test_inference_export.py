@@ -40,6 +40,47 @@ def test_tiny_bert_export_parity_and_dynamic_axes(tmp_path: Path) -> None:
         int8 = onnx_logits(result.int8_path, feeds)
         assert fp32.shape == int8.shape == (len(texts), 2)
         assert np.max(np.abs(fp32 - int8)) < 0.1
+    assert integer_weight_types(result.int8_path) == {"uint8"}
+
+
+def integer_weight_types(path: Path) -> set[str]:
+    """Element types of the weights that MatMulInteger / QAttention nodes multiply by."""
+    import onnx
+
+    model = onnx.load(str(path))
+    inits = {i.name: i for i in model.graph.initializer}
+    return {onnx.helper.tensor_dtype_to_np_dtype(inits[n.input[1]].data_type).name
+            for n in model.graph.node
+            if n.op_type in ("MatMulInteger", "QAttention") and n.input[1] in inits}
+
+
+def test_uint8_weights_compute_the_exact_integer_product(tmp_path: Path) -> None:
+    """uint8 x int8 saturates on AVX2 CPUs without VNNI; the shifted uint8 weights give the
+    exact product (checked against numpy) wherever this runs, and converting is idempotent."""
+    import onnx
+    import onnxruntime as ort
+    from onnx import TensorProto, helper, numpy_helper
+
+    from inference.export import int8_weights_to_uint8
+
+    rng = np.random.default_rng(0)
+    w = rng.integers(-128, 128, (64, 48), dtype=np.int8)
+    x = rng.integers(0, 256, (16, 64), dtype=np.uint8)
+    graph = helper.make_graph(
+        [helper.make_node("MatMulInteger", ["x", "w", "", "w_zero_point"], ["y"])], "g",
+        [helper.make_tensor_value_info("x", TensorProto.UINT8, [16, 64])],
+        [helper.make_tensor_value_info("y", TensorProto.INT32, [16, 48])],
+        [numpy_helper.from_array(w, "w"), numpy_helper.from_array(np.array(3, np.int8),
+                                                                   "w_zero_point")])
+    src, dst = tmp_path / "s8.onnx", tmp_path / "u8.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(src))
+    assert int8_weights_to_uint8(src, dst) == 1
+    assert integer_weight_types(dst) == {"uint8"}
+    session = ort.InferenceSession(str(dst), providers=["CPUExecutionProvider"])
+    exact = x.astype(np.int64) @ (w.astype(np.int64) - 3)
+    assert np.array_equal(session.run(None, {"x": x})[0], exact)
+    before = dst.read_bytes()
+    assert int8_weights_to_uint8(dst, dst) == 0 and dst.read_bytes() == before
 
 
 def test_parity_failure_is_reported(tmp_path: Path) -> None:
@@ -57,7 +98,7 @@ def test_parity_failure_is_reported(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_albert_trains_with_the_same_command_and_exports(tmp_path: Path) -> None:
-    from inference.export import PARITY_TOLERANCE, export_checkpoint
+    from inference.export import PARITY_TOLERANCE, export_checkpoint, onnx_logits
     from ops.train import main as train_main
 
     base = tiny_albert_base(tmp_path / "albert-base")
@@ -72,3 +113,8 @@ def test_albert_trains_with_the_same_command_and_exports(tmp_path: Path) -> None
     result = export_checkpoint(out, tmp_path / "build", tmp_path / "art" / "m.int8.onnx",
                                TEXTS, max_length=48)
     assert result.parity_max_abs_diff <= PARITY_TOLERANCE
+    # ALBERT's layers share weights: each shared tensor is shifted to uint8 once, not per use
+    assert integer_weight_types(result.int8_path) == {"uint8"}
+    feeds = _feeds(out, TEXTS)
+    fp32 = onnx_logits(result.optimized_path, feeds)
+    assert np.max(np.abs(fp32 - onnx_logits(result.int8_path, feeds))) < 0.1

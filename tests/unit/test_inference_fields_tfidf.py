@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -220,10 +221,7 @@ def _fit(specs: tuple[BlockSpec, ...], c: float) -> tuple[FieldsTfidfLogReg, np.
 def test_numpy_member_reproduces_sklearn_predict_proba() -> None:
     # min_df 1 (a tiny training set) plus a max_features-capped block over the whole text
     specs = (
-        *(
-            BlockSpec(s.field, s.analyzer, s.ngram_range, 1, s.sublinear_tf, s.max_features)
-            for s in CONFIGS[MEMBER_CONFIG]
-        ),
+        *(replace(s, min_df=1) for s in CONFIGS[MEMBER_CONFIG]),
         BlockSpec("full", "word", (1, 2), min_df=2, sublinear_tf=True, max_features=40),
     )
     model, expected = _fit(specs, c=5.0)
@@ -299,3 +297,24 @@ def test_cross_validation_table_names_the_best_cell() -> None:
     table = cv_table(results, repeats=1)
     assert f"Best: {best[0]} C={best[1]:g}" in table
     assert table.splitlines()[0] == "| config | C=0.5 | C=5 |"
+
+
+def test_block_weights_fold_into_coefficients(monkeypatch: pytest.MonkeyPatch) -> None:
+    weights = (2.0, 0.5, 1.5, 1.0, 0.5, 2.0, 1.0, 0.5, 1.5)
+    specs = tuple(
+        replace(s, min_df=1, weight=w) for s, w in zip(CONFIGS[MEMBER_CONFIG], weights, strict=True)
+    )
+    monkeypatch.setitem(CONFIGS, "weighted", specs)
+    texts, labels = [t for t, _ in _TRAIN], [y for _, y in _TRAIN]
+    model = fit_fields_member(texts, labels, config="weighted", c=5.0, check_texts=_PROBES)
+    assert model.meta["parity_max_abs_diff"] < 1e-12
+    assert model.meta["block_weights"] == list(weights)
+    assert all(s.weight == 1.0 for s in model.specs)  # folded: serving never scales
+    data = model.to_json()
+    assert all("weight" not in block for block in data["blocks"])
+    loaded = FieldsTfidfLogReg.from_json(json.loads(json.dumps(data)))
+    assert np.array_equal(loaded.predict_proba(_PROBES), model.predict_proba(_PROBES))
+    unweighted, _ = _fit(tuple(replace(s, weight=1.0) for s in specs), c=5.0)
+    assert np.max(np.abs(unweighted.predict_proba(_PROBES) - model.predict_proba(_PROBES))) > 1e-3
+    with pytest.raises(ValueError, match="block weights"):
+        FieldsTfidfLogReg(specs[:1], [["x"]], [np.ones(1)], np.ones(1), 0.0)
