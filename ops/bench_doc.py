@@ -36,8 +36,8 @@ def machine() -> str:
     if "cpu family" in info:
         cpu += f" (family {info['cpu family']} model {info.get('model', '?')})"
     flags = set(info.get("flags", "").split())
-    isa = [f for f in ISA_FLAGS if f in flags] if flags else []
-    isa_text = f", {'/'.join(isa) if isa else 'no AVX2'}" if flags else ""
+    isa = "/".join(f for f in ISA_FLAGS if f in flags) or "no AVX2"
+    isa_text = f", {isa}" if flags else ""  # no flags line (not x86 Linux): say nothing
     return f"{os.cpu_count()} cores, {cpu}{isa_text}, Python {platform.python_version()}"
 
 
