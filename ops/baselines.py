@@ -34,7 +34,7 @@ _FIELDS = (
 _CHAR14 = BlockSpec("text", "char_wb", (1, 4), min_df=3, sublinear_tf=True)
 # Block weights of _FIELDS + _CHAR14 (a block scaled by w is penalised as if its C were w**2
 # times larger): statement words up, party, state and subjects down. Chosen by a train-only
-# 5-fold coordinate search over {0.5, 1, 1.5, 2} per block, confirmed by --cv.
+# 5-fold coordinate search over {0.5, 1, 1.5, 2} per block (--weight-search), confirmed by --cv.
 _MEMBER_WEIGHTS = (1.5, 1.0, 0.5, 1.0, 0.5, 1.0, 0.5, 1.0, 1.0)
 CONFIGS: dict[str, tuple[BlockSpec, ...]] = {
     "metadata": (BlockSpec("full", "word", (1, 2), min_df=2, sublinear_tf=True),),
@@ -231,7 +231,22 @@ def main(argv: list[str]) -> int:
     p.add_argument("--cv-configs", default=",".join(CONFIGS), help="comma-separated")
     p.add_argument("--cv-c", default=",".join(f"{c:g}" for c in CV_C), help="comma-separated")
     p.add_argument("--cv-repeats", type=int, default=3)
+    p.add_argument(
+        "--weight-search",
+        action="store_true",
+        help="train-only coordinate search over the fields+char14 block weights",
+    )
     args = p.parse_args(argv)
+    if args.weight_search:
+        from ops.member_search import coordinate_search
+
+        train = load_split("train", args.data_dir)
+        found = coordinate_search(
+            [r.model_text() for r in train], [r.label for r in train], CONFIGS["fields+char14"]
+        )
+        print(f"best: weights {found.weights} C={found.c:g} 5-fold AUC {found.auc:.4f} "
+              f"({len(found.tried)} tried); confirm with --cv before using")
+        return 0
     if args.cv:
         configs = [n for n in args.cv_configs.split(",") if n]
         unknown = set(configs) - set(CONFIGS)
