@@ -215,6 +215,9 @@ class ModelSettings(BaseModel):
     batch_within_ms: int = Field(50, ge=0, le=60_000)
     intra_op_threads: int = Field(0, ge=0, le=256)  # 0: onnxruntime picks (all cores)
     provider: Literal["auto", "cpu", "cuda"] = "auto"
+    # How the int8 graph's quantised weights run: auto = int8 where this CPU's u8 x s8 kernels
+    # are exact (VNNI/AMX: faster), else uint8 as stored; the scores are the same either way.
+    int8_weights: Literal["auto", "int8", "uint8"] = "auto"
 
 
 class CardsSettings(BaseModel):

@@ -13,6 +13,8 @@ from typing import Any
 import numpy as np
 
 from config.log import get_logger
+from inference.int8_weights import shift_weights
+from inference.layer_norm import decompose_layer_norms
 
 log = get_logger(__name__)
 
@@ -127,54 +129,22 @@ def optimize_and_quantize(fp32: Path, optimized: Path, int8: Path, config: Any) 
             # Fused ops (com.microsoft domain) defeat shape inference; their outputs are float.
             extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
         )
-    int8_weights_to_uint8(int8, int8)
+    finish_int8_graph(int8)
 
 
-def _weight_inputs(node: Any) -> tuple[int, int] | None:
-    """(weight, weight zero point) input positions of the integer matrix products."""
-    if node.op_type == "MatMulInteger":
-        return 1, 3
-    if node.op_type == "QAttention":
-        return 1, 7
-    return None
-
-
-def int8_weights_to_uint8(src: Path, dst: Path) -> int:
-    """Store the quantised weights as uint8 (w + 128, zero point + 128): the same numbers,
-    since only w - zero_point enters the product, so no accuracy is lost or gained.
-
-    Why: ONNX Runtime's uint8 x int8 kernels on AVX2 CPUs without VNNI sum pairs of products
-    in 16 bits and saturate (``claimwatch bench gemm`` counts the wrong entries: nearly all of
-    a full-range product on this project's AVX2 hosts), so the same int8 model scored
-    differently by CPU (up to 0.03 in p, docs/model.md). uint8 x uint8 is exact everywhere.
-    Returns the number of weight tensors converted (0 when already uint8).
-    """
+def finish_int8_graph(path: Path) -> dict[str, int]:
+    """The last steps of every int8 export (and of ``--recalibrate-only``): LayerNorms
+    rewritten into ops ONNX Runtime runs faster (``inference.layer_norm``) and the weights
+    stored as uint8, exact on every CPU (``inference.int8_weights``). Both are idempotent; the
+    file is rewritten only when something changed. Returns what each step changed."""
     import onnx
-    from onnx import numpy_helper
 
-    model = onnx.load(str(src))
-    inits = {i.name: i for i in model.graph.initializer}
-    names: set[str] = set()  # weights and zero points to shift, each once (weights may be shared)
-    weights = 0
-    for node in model.graph.node:
-        positions = _weight_inputs(node)
-        if positions is None or len(node.input) <= positions[0]:
-            continue
-        weight = inits.get(node.input[positions[0]])
-        if weight is None or weight.data_type != onnx.TensorProto.INT8:
-            continue
-        zp_name = node.input[positions[1]] if len(node.input) > positions[1] else ""
-        if zp_name not in inits:  # absent means 0, and a uint8 weight needs an explicit 128
-            raise ValueError(f"{node.name}: int8 weight without a zero-point initializer")
-        weights += weight.name not in names
-        names.update((weight.name, zp_name))
-    for name in sorted(names):
-        tensor = inits[name]
-        shifted = numpy_helper.to_array(tensor).astype(np.int16) + 128
-        tensor.CopyFrom(numpy_helper.from_array(shifted.astype(np.uint8), name))
-    if names or Path(src) != Path(dst):  # already uint8 in place: leave the file's bytes alone
-        onnx.save(model, str(dst))
-    return weights
+    model = onnx.load(str(path))
+    layer_norms = decompose_layer_norms(model)
+    shifted = shift_weights(model, "uint8")
+    if layer_norms or shifted:
+        onnx.save(model, str(path))
+    return {"layer_norms_rewritten": layer_norms, "int8_weights_stored_as_uint8": shifted}
 
 
 def export_checkpoint(

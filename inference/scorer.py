@@ -20,6 +20,7 @@ import numpy as np
 
 from config.log import get_logger
 from inference.buckets import lookup
+from inference.int8_weights import StorageChoice
 from inference.model_input import INPUT_FORMAT_VERSION, normalise_text, statement_input_text
 from inference.runtime import OnnxSession, ProviderChoice
 from inference.tfidf import LinearMember, load_linear_member
@@ -133,10 +134,13 @@ class Scorer:
         intra_op_threads: int = 0,
         provider: ProviderChoice = "auto",
         model_file: str | None = None,
+        int8_weights: StorageChoice = "auto",
     ) -> Scorer:
         """Load an artifact folder written by ``claimwatch export-model``.
 
-        ``model_file`` overrides the manifest's (e.g. the fp32 graph for the benchmark).
+        ``model_file`` overrides the manifest's (e.g. the fp32 graph for the benchmark);
+        ``int8_weights`` says how the quantised weights run (``auto``: int8 where this CPU
+        multiplies them exactly, see ``inference.int8_weights``).
         """
         from tokenizers import Tokenizer
 
@@ -155,7 +159,12 @@ class Scorer:
         tokenizer = Tokenizer.from_file(str(folder / manifest["tokenizer_file"]))
         ensemble = manifest.get("ensemble") or {}
         tfidf = load_linear_member(folder / ensemble["tfidf_file"]) if ensemble else None
-        session = OnnxSession(model_path, provider=provider, intra_op_threads=intra_op_threads)
+        session = OnnxSession(
+            model_path,
+            provider=provider,
+            intra_op_threads=intra_op_threads,
+            int8_weights=int8_weights,
+        )
         sha = manifest.get("sha256", {}).get(model_path.name) or sha256_file(model_path)
         return cls(
             session=session,

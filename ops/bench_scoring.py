@@ -10,8 +10,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
-import re
 import shlex
 import subprocess
 import sys
@@ -22,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from ops.bench_doc import write_section
+from ops.bench_doc import machine, write_section
 
 
 def batches(texts: list[str], size: int) -> list[list[int]]:
@@ -54,11 +52,18 @@ def timed(
     }
 
 
-def onnx_runner(artifact: Path, model: Path, threads: int, size: int) -> Callable:
+def onnx_runner(
+    artifact: Path, model: Path, threads: int, size: int, int8_weights: str = "auto"
+) -> Callable:
     from inference.scorer import Scorer
 
     scorer = Scorer.from_artifact(
-        artifact, model_file=str(model), intra_op_threads=threads, provider="cpu", max_batch=size
+        artifact,
+        model_file=str(model),
+        intra_op_threads=threads,
+        provider="cpu",
+        max_batch=size,
+        int8_weights=int8_weights,  # type: ignore[arg-type]
     )
     scorer.tfidf = None  # the transformer alone: like for like with PyTorch
     return lambda batch: scorer.p_false_texts(batch)[0]
@@ -99,7 +104,7 @@ dt = time.perf_counter() - t
 # VmHWM, not ru_maxrss: after fork+exec ru_maxrss still carries the parent's (torch) peak.
 hwm = [l for l in open("/proc/self/status") if l.startswith("VmHWM:")]
 peak_kb = int(hwm[0].split()[1]) if hwm else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-print(json.dumps({"rss_mb": peak_kb / 1024,
+print(json.dumps({"rss_mb": peak_kb / 1024, "int8_weights": s.session.int8_storage,
   "torch_imported": "torch" in sys.modules, "transformers_imported": "transformers" in sys.modules,
   "scored": sum(hasattr(r, "p_false") for r in out), "statements_per_s": len(sts) / dt}))
 """
@@ -116,16 +121,10 @@ def worker_probe(artifact: Path, data_dir: Path, threads: int) -> dict[str, Any]
     return dict(json.loads(out.stdout.strip().splitlines()[-1]))
 
 
-def machine() -> str:
-    cpu = platform.processor() or ""
-    try:
-        text = Path("/proc/cpuinfo").read_text()
-        found = re.search(r"model name\s*:\s*(.+)", text)
-        cpu = found.group(1).strip() if found else cpu
-    except OSError:
-        pass
+def where() -> str:
+    """The shared machine line plus the load at start (a 2-core VM is rarely quiet)."""
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    return f"{cpu}, {os.cpu_count()} cores visible, load average {load:.1f} at start"
+    return f"{machine()}; load average {load:.1f} at start"
 
 
 def render(rows: list[dict[str, Any]], worker: dict[str, Any], command: str, where: str) -> str:
@@ -154,7 +153,9 @@ def render(rows: list[dict[str, Any]], worker: dict[str, Any], command: str, whe
         f"Worker process (serving path only, int8 artifact as shipped, Statement records in, "
         f"batches of 32): peak RSS {worker['rss_mb']:.0f} MB (target < 1 GB), "
         f"{worker['statements_per_s']:.1f} statements/s, torch imported: "
-        f"{worker['torch_imported']}, transformers imported: {worker['transformers_imported']}.",
+        f"{worker['torch_imported']}, transformers imported: {worker['transformers_imported']}; "
+        f"int8 weights ran as {worker['int8_weights']} (`model.int8_weights: auto`: int8 where "
+        "this CPU's u8 x s8 kernels are exact, docs/model.md).",
         "A 2-core virtual machine: absolute numbers move by 10-20 % between runs (the load "
         "average above says what else ran); the three backends ran back to back on the same "
         "statements, so their ratio is the figure to read.",
@@ -177,7 +178,7 @@ def main(argv: list[str]) -> int:
     p.add_argument("--doc", type=Path, default=Path("docs/benchmarks.md"))
     p.add_argument("--no-write", action="store_true")
     args = p.parse_args(argv)
-    where = machine()
+    host = where()
     rows = load_split("valid", args.data_dir)[: args.limit]
     texts = [r.model_text() for r in rows]
     labels = [r.label for r in rows]
@@ -205,9 +206,20 @@ def main(argv: list[str]) -> int:
             eager_runner(args.checkpoint, args.threads, args.max_length),
         ),
     ]
+    from inference.int8_weights import u8s8_is_exact
+
+    if u8s8_is_exact():  # int8 ran on the u8 x s8 kernels: show what the stored uint8 give
+        results.insert(1, timed(
+            "onnx-int8 (uint8 kernels)",
+            texts,
+            labels,
+            size,
+            onnx_runner(args.artifact, args.artifact / "model.int8.onnx", args.threads, size,
+                        "uint8"),
+        ))
     worker = worker_probe(args.artifact, args.data_dir, args.threads)
     command = "claimwatch bench scoring " + shlex.join(argv)
-    section = render(results, worker, command.strip(), where)
+    section = render(results, worker, command.strip(), host)
     print(section)
     if not args.no_write:
         write_section("scoring", section, args.doc)

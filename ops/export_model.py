@@ -211,7 +211,7 @@ def recalibrate(args: argparse.Namespace) -> dict[str, Any]:
     The fp32 metrics, export parity and training record are kept from the export (the fp32
     graph and the checkpoint are not shipped); everything else is measured again.
     """
-    from inference.export import int8_weights_to_uint8
+    from inference.export import finish_int8_graph
     from inference.liar import load_split
     from inference.metrics import summary
     from inference.model_input import INPUT_FORMAT_VERSION
@@ -232,8 +232,8 @@ def recalibrate(args: argparse.Namespace) -> dict[str, Any]:
     elif old_member and old_member != MEMBER:
         shutil.copyfile(out / old_member, out / MEMBER)
     ensemble = src is not None or bool(old_member)
-    # Same quantised weights, stored as uint8: exact on every CPU (inference.export).
-    shifted = int8_weights_to_uint8(out / INT8, out / INT8)
+    # Same quantised weights, stored as uint8 (exact on every CPU), LayerNorms rewritten.
+    finished = finish_int8_graph(out / INT8)
     valid = load_split("valid", Path(args.data_dir))[: args.limit_valid]
     max_length, pad_id = int(old["max_length"]), int(old["pad_id"])
     int8 = make_scorer(out / INT8, out / "tokenizer.json", pad_id, max_length, None, 1.0)
@@ -255,7 +255,7 @@ def recalibrate(args: argparse.Namespace) -> dict[str, Any]:
             "command": "claimwatch export-model --recalibrate-only"
             + (f" --ensemble-tfidf {src}" if src else ""),
             "member": _member_meta(out / MEMBER) if ensemble else None,
-            "int8_weights_stored_as_uint8": shifted,
+            **finished,
             "kept_from_export": ["metrics.onnx_fp32", "parity_max_abs_logit_diff", "training"],
         },
     }

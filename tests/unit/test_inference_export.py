@@ -47,11 +47,9 @@ def integer_weight_types(path: Path) -> set[str]:
     """Element types of the weights that MatMulInteger / QAttention nodes multiply by."""
     import onnx
 
-    model = onnx.load(str(path))
-    inits = {i.name: i for i in model.graph.initializer}
-    return {onnx.helper.tensor_dtype_to_np_dtype(inits[n.input[1]].data_type).name
-            for n in model.graph.node
-            if n.op_type in ("MatMulInteger", "QAttention") and n.input[1] in inits}
+    from inference.int8_weights import weight_storage
+
+    return weight_storage(onnx.load(str(path)))
 
 
 def test_uint8_weights_compute_the_exact_integer_product(tmp_path: Path) -> None:
@@ -61,7 +59,7 @@ def test_uint8_weights_compute_the_exact_integer_product(tmp_path: Path) -> None
     import onnxruntime as ort
     from onnx import TensorProto, helper, numpy_helper
 
-    from inference.export import int8_weights_to_uint8
+    from inference.int8_weights import int8_weights_to_uint8
 
     rng = np.random.default_rng(0)
     w = rng.integers(-128, 128, (64, 48), dtype=np.int8)

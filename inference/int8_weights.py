@@ -1,0 +1,158 @@
+"""How the int8 graph's quantised weights are stored, and which storage this CPU multiplies
+exactly and fast.
+
+``quantize_dynamic`` writes int8 weights, which ONNX Runtime multiplies by uint8 activations
+with its u8 x s8 kernels. On CPUs with int8 dot-product instructions (AVX-512 VNNI, AVX-VNNI,
+AMX) those are exact and the fast ones (``claimwatch bench gemm``: 2.4-2.6x the u8 x u8
+kernels on a Zen 4 host). On AVX2 without VNNI they add pairs of products in 16 bits and
+saturate, so the same graph scored differently by CPU. uint8 weights (w + 128, zero point +
+128) give the same integers through u8 x u8 kernels, exact everywhere.
+
+So the artifact stores uint8 (portable and exact), and a scorer on a host whose u8 x s8
+kernels are exact shifts the weights back to int8 in memory before the session is built: the
+same numbers, hence the same scores, only faster. ``u8s8_is_exact`` asks the kernels rather
+than trusting CPU flags.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from config.log import get_logger
+
+log = get_logger(__name__)
+
+Storage = Literal["int8", "uint8"]
+StorageChoice = Literal["auto", "int8", "uint8"]
+
+
+def _weight_inputs(node: Any) -> tuple[int, int] | None:
+    """(weight, weight zero point) input positions of the integer matrix products."""
+    if node.op_type == "MatMulInteger":
+        return 1, 3
+    if node.op_type == "QAttention":
+        return 1, 7
+    return None
+
+
+def weight_storage(model: Any) -> set[str]:
+    """The storage types ('int8', 'uint8') of the graph's quantised weights."""
+    import onnx
+
+    inits = {i.name: i.data_type for i in model.graph.initializer}
+    names = {onnx.TensorProto.INT8: "int8", onnx.TensorProto.UINT8: "uint8"}
+    found = set()
+    for node in model.graph.node:
+        positions = _weight_inputs(node)
+        if positions is not None and len(node.input) > positions[0]:
+            kind = names.get(inits.get(node.input[positions[0]], -1))
+            if kind:
+                found.add(kind)
+    return found
+
+
+def shift_weights(model: Any, to: Storage) -> int:
+    """Re-store the quantised weights (and their zero points) as ``to`` in place, adding or
+    taking 128: only w - zero_point enters a product, so the numbers are unchanged.
+
+    Returns the number of weight tensors shifted (0 when they are stored as ``to`` already).
+    """
+    import onnx
+    from onnx import numpy_helper
+
+    source = onnx.TensorProto.INT8 if to == "uint8" else onnx.TensorProto.UINT8
+    offset, dtype = (128, np.uint8) if to == "uint8" else (-128, np.int8)
+    inits = {i.name: i for i in model.graph.initializer}
+    names: set[str] = set()  # weights and zero points to shift, each once (weights may be shared)
+    weights = 0
+    for node in model.graph.node:
+        positions = _weight_inputs(node)
+        if positions is None or len(node.input) <= positions[0]:
+            continue
+        weight = inits.get(node.input[positions[0]])
+        if weight is None or weight.data_type != source:
+            continue
+        zp_name = node.input[positions[1]] if len(node.input) > positions[1] else ""
+        if zp_name not in inits:  # absent means 0, and a shifted weight needs an explicit one
+            raise ValueError(f"{node.name}: quantised weight without a zero-point initializer")
+        weights += weight.name not in names
+        names.update((weight.name, zp_name))
+    for name in sorted(names):
+        tensor = inits[name]
+        shifted = numpy_helper.to_array(tensor).astype(np.int16) + offset
+        tensor.CopyFrom(numpy_helper.from_array(shifted.astype(dtype), name))
+    return weights
+
+
+def int8_weights_to_uint8(src: Path, dst: Path) -> int:
+    """Store a graph's quantised weights as uint8 (what the export ships). Returns the number
+    of weight tensors converted (0 when already uint8: then an in-place call leaves the
+    file's bytes alone)."""
+    import onnx
+
+    model = onnx.load(str(src))
+    weights = shift_weights(model, "uint8")
+    if weights or Path(src) != Path(dst):
+        onnx.save(model, str(dst))
+    return weights
+
+
+@functools.cache
+def u8s8_is_exact() -> bool:
+    """Whether ONNX Runtime's u8 x s8 kernels compute full-range products exactly on this
+    CPU (they saturate on AVX2 without VNNI). A 32x256 by 256x32 product, checked against
+    numpy; about a millisecond, once per process."""
+    import onnxruntime as ort
+    from onnx import TensorProto, helper, numpy_helper
+
+    rng = np.random.default_rng(0)
+    a = rng.integers(0, 256, (32, 256), dtype=np.uint8)
+    b = rng.integers(-128, 128, (256, 32), dtype=np.int8)
+    graph = helper.make_graph(
+        [helper.make_node("MatMulInteger", ["a", "b"], ["y"])],
+        "u8s8_probe",
+        [helper.make_tensor_value_info("a", TensorProto.UINT8, [32, 256])],
+        [helper.make_tensor_value_info("y", TensorProto.INT32, [32, 32])],
+        [numpy_helper.from_array(b, "b")],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = 1
+    session = ort.InferenceSession(
+        model.SerializeToString(), opts, providers=["CPUExecutionProvider"]
+    )
+    got = session.run(None, {"a": a})[0]
+    return bool(np.array_equal(got, a.astype(np.int64) @ b.astype(np.int64)))
+
+
+def choose_storage(choice: StorageChoice, stored: set[str], exact_u8s8: bool) -> Storage | None:
+    """Pure: which storage to run the weights in (None: leave the graph as it is).
+
+    ``auto`` runs int8 where the u8 x s8 kernels are exact (faster there) and uint8 elsewhere;
+    an explicit choice is obeyed even where int8 would saturate (measuring that is the point).
+    """
+    if not stored:
+        return None  # an fp32 graph: nothing quantised
+    want: Storage = choice if choice != "auto" else ("int8" if exact_u8s8 else "uint8")
+    return None if stored == {want} else want
+
+
+def load_for_host(path: Path, choice: StorageChoice) -> tuple[bytes | None, Storage | None]:
+    """The graph's bytes re-stored for this CPU, or (None, storage) when the file can be used
+    as it is. ``storage`` is what the weights run as (None for an fp32 graph)."""
+    import onnx
+
+    model = onnx.load(str(path))
+    stored = weight_storage(model)
+    exact = u8s8_is_exact() if choice == "auto" and stored else False
+    target = choose_storage(choice, stored, exact)
+    if target is None:
+        return None, ("int8" if "int8" in stored else "uint8") if stored else None
+    shift_weights(model, target)
+    log.info("int8 weights re-stored for this CPU", model=str(path), storage=target,
+             u8s8_exact=exact)
+    return model.SerializeToString(), target
