@@ -50,7 +50,8 @@ def statements(path: Path) -> list[Statement]:
     return out
 
 
-def scoring_only(items: list[Statement]) -> float:
+def scoring_only(items: list[Statement]) -> tuple[float, float]:
+    """Statements/s and the CPU core-seconds it took (every thread of this process)."""
     from inference.scorer import Scorer
 
     m = get_settings().model
@@ -60,11 +61,12 @@ def scoring_only(items: list[Statement]) -> float:
         max_batch=m.max_batch,
         intra_op_threads=m.intra_op_threads,
         provider=m.provider,
+        int8_weights=m.int8_weights,
     )
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     for i in range(0, len(items), m.take_max):  # as the score agent takes them
         scorer.score(items[i : i + m.take_max])
-    return len(items) / (time.perf_counter() - started)
+    return len(items) / (time.perf_counter() - started), time.process_time() - cpu
 
 
 def main(argv: list[str]) -> int:
@@ -77,7 +79,7 @@ def main(argv: list[str]) -> int:
     bench_dir = RUN_DIR / "bench-replay"
     stream = build_stream(args.n, SAMPLE, bench_dir / f"stream-{args.n}.jsonl")
 
-    score_rate = scoring_only(statements(stream))
+    score_rate, model_cpu = scoring_only(statements(stream))
 
     from ops.evaluate import evaluate_replay
 
@@ -98,6 +100,9 @@ def main(argv: list[str]) -> int:
     t = report["throughput"]
     in_window = t.get("scored_per_s_in_window")
     window_gap = f"{1 - in_window / score_rate:.1%}" if in_window else "n/a"
+    cpu = t.get("cpu_s", {})
+    pipeline_cpu = sum(cpu.values())
+    cpu_parts = ", ".join(f"{name} {value:.1f}" for name, value in cpu.items())
     body = "\n".join(
         [
             "## Replay (end to end) vs scoring only",
@@ -120,6 +125,13 @@ def main(argv: list[str]) -> int:
             f"{window_gap} below scoring only | |",
             f"| statements scored / dry-run publish requests | {t['statements_scored']:,} / "
             f"{t['dry_run_publish_requests']:,} | |",
+            f"| CPU of scoring only (model and member, all threads) | {model_cpu:.1f} "
+            f"core-s = {1000 * model_cpu / args.n:.2f} ms a statement | |",
+            f"| CPU of the pipeline's processes during the replay ({cpu_parts}) | "
+            f"{pipeline_cpu:.1f} core-s = {1000 * pipeline_cpu / args.n:.2f} ms a statement | |",
+            f"| CPU beyond the model's | {pipeline_cpu - model_cpu:.1f} core-s = "
+            f"{(pipeline_cpu - model_cpu) / model_cpu:.0%} of the model's | < 10 % needs "
+            f"< {0.1 * model_cpu:.1f} core-s |",
             "",
             "End to end includes starting a private broker and Redis, the worker's start and model "
             "load, every stage's broker round trips and Redis writes, and the report (JSON, PNGs, "

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import time
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,6 +21,7 @@ from typing import Any
 from config.log import get_logger
 from config.settings import Settings
 from ops.localstack import local_stack, start_worker, wait_for_pipeline
+from ops.proc_cpu import cpu_seconds
 from ops.report import ReportRecord, build_report, write_report
 from ops.services import stop_process
 from ops.topic_reader import read_topic
@@ -40,6 +42,7 @@ class EvaluationRun:
     counts: dict[str, dict[str, int]]
     dry_run_requests: int
     live_requests: int
+    cpu_s: dict[str, float]  # core-seconds each process used during the replay
 
 
 def decisions(scored: ScoredStatement, rule_sets: dict[str, RuleSet]) -> dict[str, list[str]]:
@@ -91,6 +94,11 @@ async def run_pipeline(
         specs = topic_specs(settings.partitions, settings.replication_factor)
         await ensure_topics(stack.bootstrap, specs)
         worker = start_worker(stack.env, log_dir / "worker.log")
+        processes = {"worker": worker.pid, "replaying process": os.getpid()}
+        for service in (stack.services.broker, stack.services.redis):
+            if service.process is not None:
+                processes[service.name] = service.process.pid
+        cpu_before = {name: cpu_seconds(pid) or 0.0 for name, pid in processes.items()}
         try:
             started = time.monotonic()
             sent = await replay_file(
@@ -101,6 +109,10 @@ async def run_pipeline(
                     stack, sent, deadline_s, worker, log_dir / "worker.log", bar
                 )
             seconds = time.monotonic() - started
+            cpu = {
+                name: round((cpu_seconds(pid) or 0.0) - cpu_before[name], 2)
+                for name, pid in processes.items()
+            }
             scored = [
                 ScoredStatement.loads(r.value)
                 for r in await read_topic(stack.bootstrap, topics.SCORED)
@@ -118,6 +130,7 @@ async def run_pipeline(
         counts=counts,
         dry_run_requests=sum(1 for r in requests if r.get("dry_run")),
         live_requests=sum(1 for r in requests if not r.get("dry_run")),
+        cpu_s=cpu,
     )
 
 
@@ -181,6 +194,7 @@ def evaluate_replay(
         "statements_per_s": round(run.sent / run.seconds, 2) if run.seconds else None,
         "dry_run_publish_requests": run.dry_run_requests,
         "stage_counts": run.counts,
+        "cpu_s": run.cpu_s,
         **scoring_window(run.scored),
     }
     report = build_report(

@@ -103,6 +103,10 @@ class PublishRunner:
         channel = job.channel + (DRY_RUN_SUFFIX if job.dry_run else "")
         sid = job.statement_id
         bound = log.bind(statement_id=sid, channel=channel)
+        if job.dry_run:
+            rehearsed = await self._first_rehearsal(job, channel, card)
+            if rehearsed is not None:
+                return rehearsed
 
         entry = await self._store.get(channel, sid)
         step = ledger.plan(entry, self._clock())
@@ -139,6 +143,34 @@ class PublishRunner:
             return await self._failed(job, channel, entry, exc)
         entry = await self._record(channel, sid, outcome)
         bound.info("published", external_id=outcome.external_id, attempts=entry.attempts)
+        return self._result("done", job, entry)
+
+    async def _first_rehearsal(self, job: PublishJob, channel: str,
+                               card: CardImage | None) -> RunnerResult | None:
+        """A dry run touches nothing outside, so it needs no lease: rehearse, then record it
+        done in one transaction that only creates the entry (3 Redis round trips, not 7: a
+        replay's publish stage is mostly this). None when that is not the whole story (the
+        ledger already has the entry, say a redelivery, or the rehearsal failed): the full
+        path then decides, exactly as for a live request."""
+        try:
+            outcome = await self._publish(job, card)
+        except Exception:  # the full path retries it under a lease and reports the failure
+            return None
+        sid = job.statement_id
+
+        def create_done(entry: LedgerEntry | None) -> LedgerEntry:
+            if entry is not None:
+                raise Conflict("the ledger has this rehearsal already")
+            return ledger.complete(None, channel=channel, statement_id=sid,
+                                   external_id=outcome.external_id, now=self._clock(),
+                                   cid=outcome.cid, url=outcome.url)
+
+        try:
+            entry = await self._store.transition(channel, sid, create_done)
+        except Conflict:
+            return None
+        log.debug("rehearsed", statement_id=sid, channel=channel,
+                  external_id=outcome.external_id)
         return self._result("done", job, entry)
 
     async def handle_until_settled(self, request: PublishRequest | dict[str, Any],

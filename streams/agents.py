@@ -138,7 +138,7 @@ async def score(stream: Any) -> AsyncIterator[int]:
     m = settings.model
     async for batch in stream.take(m.take_max, within=m.batch_within_ms / 1000):
         runtime = get_runtime(settings)
-        stage = runtime.score_stage()
+        stage = await runtime.score_stage()
 
         raw = partial(batch_payload, batch)
         outcomes = await handled("score", partial(stage.handle_batch, batch), raw, None)
@@ -180,6 +180,18 @@ async def publish(stream: Any) -> AsyncIterator[str]:
         suffix = ".dry-run" if request.dry_run else ""
         await count(runtime, "publish", f"{request.channel}{suffix}:{outcome}")
         yield str(outcome)
+
+
+@app.task
+async def warm_up() -> None:
+    """Load the model and build the publish stage as the worker starts, while the consumer
+    group forms, rather than on the first events (which would wait ~1-2 s for them)."""
+    runtime = get_runtime(settings)
+    try:
+        await runtime.score_stage()
+        await runtime.publish_stage()
+    except Exception as exc:  # the first event retries the same build and reports it
+        log.error("warm-up failed; the stages load on first use", error=repr(exc))
 
 
 @app.timer(interval=settings.ipfs.republish_interval_s, on_leader=True)

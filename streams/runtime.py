@@ -1,12 +1,13 @@
-"""What the agents need at run time, built once per worker process and only when first used.
+"""What the agents need at run time, built once per worker process.
 
-Building is lazy so a worker that only normalizes never loads the model, and tests can swap
-the whole thing with ``set_runtime`` to run an agent under ``agent.test_context()`` without a
-broker or Redis.
+The stages are built lazily (the worker's warm-up task asks for them as it starts, so the
+model loads while the consumer group forms), and tests can swap the whole thing with
+``set_runtime`` to run an agent under ``agent.test_context()`` without a broker or Redis.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -94,6 +95,7 @@ class Runtime:
     redis: Redis | None = None
     sinks: TopicSinks = field(default_factory=TopicSinks)
     _score: Any = None
+    _build_lock: asyncio.Lock | None = None
     _decide: Any = None
     _publish: Any = None
 
@@ -101,28 +103,42 @@ class Runtime:
     def dead_letters(self) -> DeadLetterSink:
         return self.normalizer.dead_letters
 
-    def score_stage(self) -> Any:
+    async def score_stage(self) -> Any:
+        """The score stage, its model loaded in a thread once (the warm-up task starts that
+        while the consumer group forms; the first batch then finds it ready)."""
         if self._score is None:
-            from inference.scorer import Scorer
-            from streams.score import ScoreStage
-
-            assert self.settings is not None
-            m = self.settings.model
-            scorer = Scorer.from_artifact(
-                m.artifact_path,
-                max_length=m.max_length,
-                max_batch=m.max_batch,
-                intra_op_threads=m.intra_op_threads,
-                provider=m.provider,
-            )
-            log.info(
-                "model loaded",
-                version=scorer.model_version,
-                provider=scorer.provider,
-                sha256=scorer.model_sha256[:12],
-            )
-            self._score = ScoreStage(scorer, self.sinks, self.sinks)
+            async with self._building():
+                if self._score is None:
+                    self._score = await asyncio.to_thread(self._build_score_stage)
         return self._score
+
+    def _building(self) -> asyncio.Lock:
+        """One lock for the lazily built stages: warm-up and a first event never build twice."""
+        if self._build_lock is None:
+            self._build_lock = asyncio.Lock()
+        return self._build_lock
+
+    def _build_score_stage(self) -> Any:
+        from inference.scorer import Scorer
+        from streams.score import ScoreStage
+
+        assert self.settings is not None
+        m = self.settings.model
+        scorer = Scorer.from_artifact(
+            m.artifact_path,
+            max_length=m.max_length,
+            max_batch=m.max_batch,
+            intra_op_threads=m.intra_op_threads,
+            provider=m.provider,
+            int8_weights=m.int8_weights,
+        )
+        log.info(
+            "model loaded",
+            version=scorer.model_version,
+            provider=scorer.provider,
+            sha256=scorer.model_sha256[:12],
+        )
+        return ScoreStage(scorer, self.sinks, self.sinks)
 
     def decide_stage(self) -> Any:
         if self._decide is None:
@@ -141,10 +157,14 @@ class Runtime:
 
     async def publish_stage(self) -> Any:
         if self._publish is None:
-            from streams.publishing import build_publish_stage
+            async with self._building():
+                if self._publish is None:
+                    from streams.publishing import build_publish_stage
 
-            assert self.settings is not None and self.redis is not None
-            self._publish = await build_publish_stage(self.settings, self.redis, self.sinks)
+                    assert self.settings is not None and self.redis is not None
+                    self._publish = await build_publish_stage(
+                        self.settings, self.redis, self.sinks
+                    )
         return self._publish
 
 

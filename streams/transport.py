@@ -1,10 +1,13 @@
-"""Faust's Kafka transport with one change: how long a fetch may wait for new records.
+"""Faust's Kafka transport and table manager, each with one change.
 
-Faust hard-codes ``fetch_max_wait_ms=1500`` for the worker's consumer. A broker that holds a
-fetch until that wait is up instead of answering when records arrive (the dev broker, Tansu,
-answers after about 0.5 s, measured) then adds that much to every hop between stages, and the
-stages run in bursts. A short wait keeps each hop at milliseconds; on a broker that answers
-early it only bounds how often an idle worker polls.
+1. How long a fetch may wait for new records. Faust hard-codes ``fetch_max_wait_ms=1500`` for
+   the worker's consumer. A broker that holds a fetch until that wait is up instead of
+   answering when records arrive (the dev broker, Tansu, answers after about 0.5 s, measured)
+   then adds that much to every hop between stages, and the stages run in bursts. A short wait
+   keeps each hop at milliseconds; on a broker that answers early it only bounds how often an
+   idle worker polls.
+2. Faust's table manager sleeps 1 s at start before subscribing, for tables to register; this
+   app has no tables (all state is in Redis), so without any it starts at once.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 import faust
+import faust.tables
 from faust.transport.drivers import aiokafka as faust_aiokafka
 
 
@@ -32,11 +36,21 @@ class Transport(faust_aiokafka.Transport):
     Consumer = Consumer
 
 
+class TableManager(faust.tables.TableManager):
+    async def on_start(self) -> None:
+        if len(self):  # tables registered: Faust's own start, with its wait
+            await super().on_start()
+        elif not self.should_stop:
+            await self._update_channels()
+            await self.recovery.start()
+
+
 class App(faust.App):
     """``faust.App`` whose worker consumer uses :class:`Transport`."""
 
     def __init__(self, *args: Any, fetch_max_wait_ms: int = 1500, **kwargs: Any) -> None:
         self.fetch_max_wait_ms = fetch_max_wait_ms
+        kwargs.setdefault("TableManager", TableManager)
         super().__init__(*args, **kwargs)
 
     def _new_transport(self) -> Any:

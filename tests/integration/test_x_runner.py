@@ -134,3 +134,20 @@ async def test_dry_run_request_records_and_posts_nothing(
                  | {"statement": request.scored.statement.asdict()}}
     real = await runner.handle(live_dict, None)
     assert real.status == "done" and len(xfake.posts()) == 1
+
+
+async def test_redelivered_dry_run_is_recorded_once(
+        xfake: XFake, xfake_settings: XSettings, xfake_credentials: XCredentials,
+        redis_client: Redis) -> None:
+    """The lease-free rehearsal path creates the ledger entry only if there is none: a
+    redelivered request finds it done and is skipped (one Published record downstream)."""
+    store = RedisLedgerStore(redis_client)
+    runner = PublishRunner(XPublisher(xfake_settings, xfake_credentials), store)
+    request = make_request(dry_run=True)
+    first = await runner.handle(request, None)
+    again = await runner.handle(request, None)
+    assert (first.status, again.status) == ("done", "skipped_already_done")
+    assert again.external_id == first.external_id
+    entry = await store.get("x.dry-run", request.statement_id)
+    assert entry is not None and entry.state.value == "done"
+    assert xfake.requests_seen() == [] and xfake.posts() == []
