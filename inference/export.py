@@ -108,7 +108,9 @@ def parity_check(
 
 def optimize_and_quantize(fp32: Path, optimized: Path, int8: Path, config: Any) -> None:
     """Fuse attention/LayerNorm (model_type bert) first: without it ALBERT's shared weights stay
-    unquantised. Then dynamic int8 quantisation of the weights."""
+    unquantised. Then dynamic int8 quantisation of the weights, one scale per output column
+    (per channel): on 2,000 LIAR train statements the shipped MiniLM's int8 p(false) then
+    stays 2.5x closer to fp32's (mean |dp| 0.009 against 0.022 per tensor; docs/model.md)."""
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
     from onnxruntime.transformers.optimizer import optimize_model
@@ -126,6 +128,7 @@ def optimize_and_quantize(fp32: Path, optimized: Path, int8: Path, config: Any) 
             str(optimized),
             str(int8),
             weight_type=QuantType.QInt8,
+            per_channel=True,
             # Fused ops (com.microsoft domain) defeat shape inference; their outputs are float.
             extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
         )

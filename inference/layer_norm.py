@@ -62,10 +62,12 @@ def decompose_layer_norms(model: Any) -> int:
             beta = inputs[3] if len(inputs) > 3 and inputs[3] else ""
             bias = inputs[4] if len(inputs) > 4 and inputs[4] else ""
             summed = node.output[3] if len(node.output) > 3 and node.output[3] else f"{p}/sum"
-            total = f"{p}/x_skip" if bias else summed
-            nodes.append(helper.make_node("Add", [x, residual], [total], name=f"{p}/add"))
+            # The bias first: ONNX Runtime fuses an Add of a constant bias into the integer
+            # matrix product that usually feeds ``x`` (one pass over the tensor fewer).
             if bias:
-                nodes.append(helper.make_node("Add", [total, bias], [summed], name=f"{p}/bias"))
+                nodes.append(helper.make_node("Add", [x, bias], [f"{p}/x_bias"], name=f"{p}/bias"))
+                x = f"{p}/x_bias"
+            nodes.append(helper.make_node("Add", [x, residual], [summed], name=f"{p}/add"))
             source = summed
         else:
             source, gamma = inputs[0], inputs[1]

@@ -138,7 +138,8 @@ def main(argv: list[str]) -> int:
         "not get faster at all, so int8 over ONNX fp32 is below this, and int8 over PyTorch "
         "eager is below this times fp32 ONNX's own lead over eager (`bench scoring`). "
         "Wrong entries: full-range random inputs checked against numpy's exact product; the "
-        "shipped model stores its weights as uint8 for this reason (docs/model.md).",
+        "shipped model stores its weights as uint8 for this reason and runs them as int8 only "
+        "where the u8s8 kernels are exact (`model.int8_weights: auto`, docs/model.md).",
     ]
     body = "\n".join(lines)
     print(body)
