@@ -101,30 +101,41 @@ def int8_weights_to_uint8(src: Path, dst: Path) -> int:
     return weights
 
 
+def product_session(
+    node_type: str, a_type: int, b: np.ndarray, out_type: int, rows: int, threads: int = 0
+) -> Any:
+    """An ONNX Runtime session of one matrix product ``a . b`` with ``b`` a constant (so it is
+    prepacked, as a model's weights are): the probe below and ``claimwatch bench gemm``."""
+    import onnxruntime as ort
+    from onnx import helper, numpy_helper
+
+    k, n = b.shape
+    graph = helper.make_graph(
+        [helper.make_node(node_type, ["a", "b"], ["y"])],
+        "product",
+        [helper.make_tensor_value_info("a", a_type, [rows, k])],
+        [helper.make_tensor_value_info("y", out_type, [rows, n])],
+        [numpy_helper.from_array(b, "b")],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = threads
+    return ort.InferenceSession(
+        model.SerializeToString(), opts, providers=["CPUExecutionProvider"]
+    )
+
+
 @functools.cache
 def u8s8_is_exact() -> bool:
     """Whether ONNX Runtime's u8 x s8 kernels compute full-range products exactly on this
     CPU (they saturate on AVX2 without VNNI). A 32x256 by 256x32 product, checked against
     numpy; about a millisecond, once per process."""
-    import onnxruntime as ort
-    from onnx import TensorProto, helper, numpy_helper
+    from onnx import TensorProto
 
     rng = np.random.default_rng(0)
     a = rng.integers(0, 256, (32, 256), dtype=np.uint8)
     b = rng.integers(-128, 128, (256, 32), dtype=np.int8)
-    graph = helper.make_graph(
-        [helper.make_node("MatMulInteger", ["a", "b"], ["y"])],
-        "u8s8_probe",
-        [helper.make_tensor_value_info("a", TensorProto.UINT8, [32, 256])],
-        [helper.make_tensor_value_info("y", TensorProto.INT32, [32, 32])],
-        [numpy_helper.from_array(b, "b")],
-    )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads = 1
-    session = ort.InferenceSession(
-        model.SerializeToString(), opts, providers=["CPUExecutionProvider"]
-    )
+    session = product_session("MatMulInteger", TensorProto.UINT8, b, TensorProto.INT32, 32, 1)
     got = session.run(None, {"a": a})[0]
     return bool(np.array_equal(got, a.astype(np.int64) @ b.astype(np.int64)))
 

@@ -178,6 +178,18 @@ class Scorer:
             transformer_weight=float(ensemble.get("transformer_weight", 1.0)),
         )
 
+    @classmethod
+    def from_settings(cls, m: Any) -> Scorer:
+        """The scorer the worker runs, from ``settings.model`` (``config.ModelSettings``)."""
+        return cls.from_artifact(
+            m.artifact_path,
+            max_length=m.max_length,
+            max_batch=m.max_batch,
+            intra_op_threads=m.intra_op_threads,
+            provider=m.provider,
+            int8_weights=m.int8_weights,
+        )
+
     def encode(self, texts: Sequence[str]) -> list[_Encoded | str]:
         """Token ids per text, or the reason it cannot be tokenised."""
         try:

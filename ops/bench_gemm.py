@@ -43,23 +43,9 @@ class GemmRow:
 
 
 def _session(node_type: str, a_type: int, b: np.ndarray, out_type: int, rows: int) -> Callable:
-    import onnxruntime as ort
-    from onnx import helper, numpy_helper
+    from inference.int8_weights import product_session
 
-    k, n = b.shape
-    graph = helper.make_graph(
-        [helper.make_node(node_type, ["a", "b"], ["y"])],
-        "g",
-        [helper.make_tensor_value_info("a", a_type, [rows, k])],
-        [helper.make_tensor_value_info("y", out_type, [rows, n])],
-        [numpy_helper.from_array(b, "b")],
-    )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads = 0
-    session = ort.InferenceSession(
-        model.SerializeToString(), opts, providers=["CPUExecutionProvider"]
-    )
+    session = product_session(node_type, a_type, b, out_type, rows)
     return lambda feed: session.run(None, {"a": feed})
 
 

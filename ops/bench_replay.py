@@ -55,14 +55,7 @@ def scoring_only(items: list[Statement]) -> tuple[float, float]:
     from inference.scorer import Scorer
 
     m = get_settings().model
-    scorer = Scorer.from_artifact(
-        m.artifact_path,
-        max_length=m.max_length,
-        max_batch=m.max_batch,
-        intra_op_threads=m.intra_op_threads,
-        provider=m.provider,
-        int8_weights=m.int8_weights,
-    )
+    scorer = Scorer.from_settings(m)
     started, cpu = time.perf_counter(), time.process_time()
     for i in range(0, len(items), m.take_max):  # as the score agent takes them
         scorer.score(items[i : i + m.take_max])

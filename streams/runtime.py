@@ -123,15 +123,7 @@ class Runtime:
         from streams.score import ScoreStage
 
         assert self.settings is not None
-        m = self.settings.model
-        scorer = Scorer.from_artifact(
-            m.artifact_path,
-            max_length=m.max_length,
-            max_batch=m.max_batch,
-            intra_op_threads=m.intra_op_threads,
-            provider=m.provider,
-            int8_weights=m.int8_weights,
-        )
+        scorer = Scorer.from_settings(self.settings.model)
         log.info(
             "model loaded",
             version=scorer.model_version,
