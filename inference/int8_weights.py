@@ -88,19 +88,6 @@ def shift_weights(model: Any, to: Storage) -> int:
     return weights
 
 
-def int8_weights_to_uint8(src: Path, dst: Path) -> int:
-    """Store a graph's quantised weights as uint8 (what the export ships). Returns the number
-    of weight tensors converted (0 when already uint8: then an in-place call leaves the
-    file's bytes alone)."""
-    import onnx
-
-    model = onnx.load(str(src))
-    weights = shift_weights(model, "uint8")
-    if weights or Path(src) != Path(dst):
-        onnx.save(model, str(dst))
-    return weights
-
-
 def product_session(
     node_type: str, a_type: int, b: np.ndarray, out_type: int, rows: int, threads: int = 0
 ) -> Any:

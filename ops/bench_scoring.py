@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from inference.int8_weights import StorageChoice
 from ops.bench_doc import machine, write_section
 
 
@@ -53,7 +54,7 @@ def timed(
 
 
 def onnx_runner(
-    artifact: Path, model: Path, threads: int, size: int, int8_weights: str = "auto"
+    artifact: Path, model: Path, threads: int, size: int, int8_weights: StorageChoice = "auto"
 ) -> Callable:
     from inference.scorer import Scorer
 
@@ -63,7 +64,7 @@ def onnx_runner(
         intra_op_threads=threads,
         provider="cpu",
         max_batch=size,
-        int8_weights=int8_weights,  # type: ignore[arg-type]
+        int8_weights=int8_weights,
     )
     scorer.tfidf = None  # the transformer alone: like for like with PyTorch
     return lambda batch: scorer.p_false_texts(batch)[0]

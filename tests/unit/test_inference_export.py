@@ -59,7 +59,7 @@ def test_uint8_weights_compute_the_exact_integer_product(tmp_path: Path) -> None
     import onnxruntime as ort
     from onnx import TensorProto, helper, numpy_helper
 
-    from inference.int8_weights import int8_weights_to_uint8
+    from inference.export import finish_int8_graph
 
     rng = np.random.default_rng(0)
     w = rng.integers(-128, 128, (64, 48), dtype=np.int8)
@@ -70,15 +70,16 @@ def test_uint8_weights_compute_the_exact_integer_product(tmp_path: Path) -> None
         [helper.make_tensor_value_info("y", TensorProto.INT32, [16, 48])],
         [numpy_helper.from_array(w, "w"), numpy_helper.from_array(np.array(3, np.int8),
                                                                    "w_zero_point")])
-    src, dst = tmp_path / "s8.onnx", tmp_path / "u8.onnx"
-    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(src))
-    assert int8_weights_to_uint8(src, dst) == 1
+    dst = tmp_path / "graph.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(dst))
+    assert finish_int8_graph(dst)["int8_weights_stored_as_uint8"] == 1
     assert integer_weight_types(dst) == {"uint8"}
     session = ort.InferenceSession(str(dst), providers=["CPUExecutionProvider"])
     exact = x.astype(np.int64) @ (w.astype(np.int64) - 3)
     assert np.array_equal(session.run(None, {"x": x})[0], exact)
     before = dst.read_bytes()
-    assert int8_weights_to_uint8(dst, dst) == 0 and dst.read_bytes() == before
+    assert finish_int8_graph(dst)["int8_weights_stored_as_uint8"] == 0
+    assert dst.read_bytes() == before
 
 
 def test_parity_failure_is_reported(tmp_path: Path) -> None:
