@@ -213,7 +213,10 @@ class ModelSettings(BaseModel):
     # them by length and scores them in max_batch calls: a wider sort means less padding.
     take_max: int = Field(128, ge=1, le=10_000)
     batch_within_ms: int = Field(50, ge=0, le=60_000)
-    intra_op_threads: int = Field(0, ge=0, le=256)  # 0: onnxruntime picks (all cores)
+    intra_op_threads: int = Field(1, ge=0, le=256)  # per model call; 0: onnxruntime picks
+    # Score agent actors per worker: while one waits for its model call (a thread, no GIL),
+    # another does its batch's Python (decode, send, acks), so the cores stay busy.
+    score_concurrency: int = Field(2, ge=1, le=64)
     provider: Literal["auto", "cpu", "cuda"] = "auto"
     # How the int8 graph's quantised weights run: auto = int8 where this CPU's u8 x s8 kernels
     # are exact (VNNI/AMX: faster), else uint8 as stored; the scores are the same either way.

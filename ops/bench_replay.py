@@ -14,6 +14,7 @@ import json
 import shlex
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -51,14 +52,21 @@ def statements(path: Path) -> list[Statement]:
 
 
 def scoring_only(items: list[Statement]) -> tuple[float, float]:
-    """Statements/s and the CPU core-seconds it took (every thread of this process)."""
+    """Statements/s and the CPU core-seconds it took (every thread of this process).
+
+    The score agent's takes, scored ``model.score_concurrency`` at a time as its actors do,
+    with the same threads per call: the model using the cores the worker gives it, nothing
+    else."""
     from inference.scorer import Scorer
 
     m = get_settings().model
     scorer = Scorer.from_settings(m)
+    takes = [items[i : i + m.take_max] for i in range(0, len(items), m.take_max)]
+    scorer.score(takes[0][:8])  # the first call builds ONNX Runtime's kernels: not counted
     started, cpu = time.perf_counter(), time.process_time()
-    for i in range(0, len(items), m.take_max):  # as the score agent takes them
-        scorer.score(items[i : i + m.take_max])
+    with ThreadPoolExecutor(m.score_concurrency) as pool:
+        for _ in pool.map(scorer.score, takes):
+            pass
     return len(items) / (time.perf_counter() - started), time.process_time() - cpu
 
 
@@ -130,7 +138,8 @@ def main(argv: list[str]) -> int:
             "load, every stage's broker round trips and Redis writes, and the report (JSON, PNGs, "
             "HTML). Scoring only is the same model called directly on the same statements, in the "
             f"score agent's takes of {settings.model.take_max} (length-sorted, model calls of "
-            f"{settings.model.max_batch}). "
+            f"{settings.model.max_batch}), {settings.model.score_concurrency} at a time on "
+            f"{settings.model.intra_op_threads or 'all'} thread(s) each, as the worker runs them. "
             f"Faust flow control: max_poll_records={settings.faust.max_poll_records}, "
             f"stream_buffer_maxsize={settings.faust.stream_buffer_maxsize}.",
         ]

@@ -278,5 +278,5 @@ class IpfsPublisher:
         card_cid = raw_cid(card.png) if card else None
         cid = raw_cid(encode_prediction(with_card_cid(prediction, card_cid)))
         external = cid or f"dry-run:{statement_id_of(prediction)}"
-        log.info("ipfs.dry_run", statement_id=statement_id_of(prediction), cid=cid)
+        log.debug("ipfs.dry_run", statement_id=statement_id_of(prediction), cid=cid)
         return PublishOutcome(external_id=external, cid=card_cid, url=None)

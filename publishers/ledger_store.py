@@ -7,7 +7,7 @@ pure function re-decide), so two workers can never both hold a lease.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import fields
 from typing import Any, Protocol
 
@@ -27,6 +27,28 @@ class LedgerStore(Protocol):
         self, channel: str, statement_id: str,
         change: Callable[[LedgerEntry | None], LedgerEntry],
     ) -> LedgerEntry: ...
+
+    async def create_many(self, entries: Sequence[LedgerEntry]) -> list[bool]: ...
+
+
+# Creates each entry only where its key does not exist, all in one round trip and atomically
+# (a script runs alone). KEYS: the entries' keys; ARGV: per key its field count, then the
+# fields and values. Returns 1 per key created, 0 per key that was there already.
+_CREATE_MANY = """
+local out = {}
+local at = 1
+for i, key in ipairs(KEYS) do
+  local n = tonumber(ARGV[at])
+  if redis.call('EXISTS', key) == 0 then
+    redis.call('HSET', key, unpack(ARGV, at + 1, at + 2 * n))
+    out[i] = 1
+  else
+    out[i] = 0
+  end
+  at = at + 1 + 2 * n
+end
+return out
+"""
 
 
 def to_mapping(entry: LedgerEntry) -> dict[str, str]:
@@ -84,3 +106,19 @@ class RedisLedgerStore:
                     return new
                 except WatchError:
                     continue
+
+    async def create_many(self, entries: Sequence[LedgerEntry]) -> list[bool]:
+        """Record new entries (a batch of dry runs, done at once) in one round trip; an entry
+        whose key exists is left as it is and reported False, for the caller's full path."""
+        if not entries:
+            return []
+        keys_: list[str] = []
+        argv: list[str] = []
+        for entry in entries:
+            keys_.append(keys.ledger(entry.channel, entry.statement_id))
+            mapping = to_mapping(entry)
+            argv.append(str(len(mapping)))
+            for name, value in mapping.items():
+                argv += [name, value]
+        created = await self._redis.eval(_CREATE_MANY, len(keys_), *keys_, *argv)  # type: ignore[misc]
+        return [bool(c) for c in created]

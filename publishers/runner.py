@@ -21,7 +21,7 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -147,31 +147,51 @@ class PublishRunner:
 
     async def _first_rehearsal(self, job: PublishJob, channel: str,
                                card: CardImage | None) -> RunnerResult | None:
+        [result] = await self._rehearse_jobs([(job, card)], channel)
+        return result
+
+    async def rehearse_batch(
+        self, requests: Sequence[PublishRequest | dict[str, Any]],
+        cards: Sequence[CardImage | None],
+    ) -> list[RunnerResult | None]:
+        """Dry-run requests of this channel, rehearsed and recorded in one Redis round trip
+        (a replay's publish stage is nearly all this). None for a request where that is not
+        the whole story; ``handle_until_settled`` then decides it, as for one request."""
+        jobs = [job_from_request(r) for r in requests]
+        for job in jobs:
+            if job.channel != self.publisher.channel or not job.dry_run:
+                raise ValueError(f"rehearse_batch takes dry runs of {self.publisher.channel}")
+        channel = self.publisher.channel + DRY_RUN_SUFFIX
+        return await self._rehearse_jobs(list(zip(jobs, cards, strict=True)), channel)
+
+    async def _rehearse_jobs(self, items: Sequence[tuple[PublishJob, CardImage | None]],
+                             channel: str) -> list[RunnerResult | None]:
         """A dry run touches nothing outside, so it needs no lease: rehearse, then record it
-        done in one transaction that only creates the entry (3 Redis round trips, not 7: a
-        replay's publish stage is mostly this). None when that is not the whole story (the
-        ledger already has the entry, say a redelivery, or the rehearsal failed): the full
-        path then decides, exactly as for a live request."""
-        try:
-            outcome = await self._publish(job, card)
-        except Exception:  # the full path retries it under a lease and reports the failure
-            return None
-        sid = job.statement_id
-
-        def create_done(entry: LedgerEntry | None) -> LedgerEntry:
-            if entry is not None:
-                raise Conflict("the ledger has this rehearsal already")
-            return ledger.complete(None, channel=channel, statement_id=sid,
-                                   external_id=outcome.external_id, now=self._clock(),
-                                   cid=outcome.cid, url=outcome.url)
-
-        try:
-            entry = await self._store.transition(channel, sid, create_done)
-        except Conflict:
-            return None
-        log.debug("rehearsed", statement_id=sid, channel=channel,
-                  external_id=outcome.external_id)
-        return self._result("done", job, entry)
+        done with a write that only creates the entry (one round trip for the whole batch).
+        None where the ledger already has the entry (a redelivery, or the same request twice
+        in a batch) or the rehearsal failed: the full path then decides, exactly as for a live
+        request (skipped, or retried under a lease and reported)."""
+        results: list[RunnerResult | None] = [None] * len(items)
+        entries: list[LedgerEntry] = []
+        at: list[int] = []
+        for i, (job, card) in enumerate(items):
+            try:
+                outcome = await self._publish(job, card)
+            except Exception:  # the full path retries it under a lease and reports the failure
+                continue
+            entries.append(ledger.complete(
+                None, channel=channel, statement_id=job.statement_id,
+                external_id=outcome.external_id, now=self._clock(), cid=outcome.cid,
+                url=outcome.url))
+            at.append(i)
+        created = await self._store.create_many(entries)
+        for i, entry, new in zip(at, entries, created, strict=True):
+            if new:
+                job = items[i][0]
+                log.debug("rehearsed", statement_id=job.statement_id, channel=channel,
+                          external_id=entry.external_id)
+                results[i] = self._result("done", job, entry)
+        return results
 
     async def handle_until_settled(self, request: PublishRequest | dict[str, Any],
                                    card: CardImage | None,

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
@@ -31,6 +32,7 @@ from publishers.x_transport import mount_x
 
 log = get_logger(__name__)
 T = TypeVar("T")
+REHEARSALS_KEPT = 1000
 
 
 class PostLimiter(Protocol):
@@ -75,7 +77,8 @@ class XPublisher:
         self._clock = clock
         self._lock = asyncio.Lock()
         self._bot_id: str | None = None
-        self.rehearsals: list[str] = []  # texts rendered in dry runs (newest last)
+        # Texts rendered in dry runs, newest last; bounded, as a dry-run worker runs for days.
+        self.rehearsals: deque[str] = deque(maxlen=REHEARSALS_KEPT)
         self._client: tweepy.Client | None = None
         if credentials is not None:
             self._client = tweepy.Client(

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import faust
-
 from config.settings import Settings, get_settings
 from streams import topics
 from streams.records import DeadLetter, Published, PublishRequest, ScoredStatement, Statement
@@ -18,7 +16,7 @@ from streams.transport import App
 RUN_DIR = Path(__file__).resolve().parent.parent / ".run"
 
 
-def create_app(settings: Settings) -> faust.App:
+def create_app(settings: Settings) -> App:
     f = settings.faust
     return App(
         f.app_id,

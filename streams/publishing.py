@@ -7,6 +7,7 @@ the reason instead of failing silently.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from redis.asyncio import Redis
@@ -42,6 +43,11 @@ class LiveGuard:
                 error=self._reason,
             )
         return await self._runner.handle_until_settled(request, card, max_wait_s)
+
+    async def rehearse_batch(
+        self, requests: Sequence[PublishRequest], cards: Sequence[CardImage | None]
+    ) -> list[Any]:
+        return await self._runner.rehearse_batch(requests, cards)  # dry runs only, by contract
 
 
 def _runner(publisher: Any, store: RedisLedgerStore, settings: Settings) -> PublishRunner:

@@ -8,7 +8,7 @@ model loads while the consumer group forms), and tests can swap the whole thing 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -35,6 +35,8 @@ log = get_logger(__name__)
 class Counters(Protocol):
     async def count(self, stage: str, outcome: str, n: int = 1) -> None: ...
 
+    async def count_many(self, stage: str, outcomes: Mapping[str, int]) -> None: ...
+
 
 class RedisCounters:
     """Per-stage outcome counters (health, metrics and the demo's summary)."""
@@ -45,6 +47,15 @@ class RedisCounters:
     async def count(self, stage: str, outcome: str, n: int = 1) -> None:
         # redis-py types its commands as sync-or-async; on this client they are coroutines.
         await self._redis.hincrby(keys.counters(stage), outcome, n)  # type: ignore[misc]
+
+    async def count_many(self, stage: str, outcomes: Mapping[str, int]) -> None:
+        """A batch's outcomes in one round trip (round trips, not commands, cost here)."""
+        if not outcomes:
+            return
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for outcome, n in outcomes.items():
+                pipe.hincrby(keys.counters(stage), outcome, n)
+            await pipe.execute()
 
 
 async def _delivered(topic: Any, key: bytes | None, value: Any) -> None:

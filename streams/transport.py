@@ -8,10 +8,15 @@
    idle worker polls.
 2. Faust's table manager sleeps 1 s at start before subscribing, for tables to register; this
    app has no tables (all state is in Redis), so without any it starts at once.
+3. ``@app.task`` functions start only once the consumer group has formed (Faust runs them
+   after recovery), which on Kafka and Tansu alike takes the broker's initial rebalance delay
+   (3 s). ``@app.early_task`` functions start with the app, before the consumer joins, so
+   slow set-up (loading the model) overlaps that wait instead of following it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import faust
@@ -50,8 +55,21 @@ class App(faust.App):
 
     def __init__(self, *args: Any, fetch_max_wait_ms: int = 1500, **kwargs: Any) -> None:
         self.fetch_max_wait_ms = fetch_max_wait_ms
+        self._early_tasks: list[Callable[[], Awaitable[None]]] = []
         kwargs.setdefault("TableManager", TableManager)
         super().__init__(*args, **kwargs)
+
+    def early_task(
+        self, fun: Callable[[], Awaitable[None]]
+    ) -> Callable[[], Awaitable[None]]:
+        """Run ``fun`` in the background as the app starts, before the consumer group forms."""
+        self._early_tasks.append(fun)
+        return fun
+
+    async def on_start(self) -> None:
+        await super().on_start()
+        for fun in self._early_tasks:
+            self.add_future(fun())
 
     def _new_transport(self) -> Any:
         return Transport(self.conf.broker_consumer, self)

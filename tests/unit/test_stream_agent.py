@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 
 from streams.agents import normalize
 from streams.runtime import Runtime, set_runtime
@@ -15,6 +16,10 @@ class Count:
 
     async def count(self, stage: str, outcome: str, n: int = 1) -> None:
         self.seen[outcome] = self.seen.get(outcome, 0) + n
+
+    async def count_many(self, stage: str, outcomes: Mapping[str, int]) -> None:
+        for outcome, n in outcomes.items():
+            await self.count(stage, outcome, n)
 
 
 def payload(external_id: str, text: str = "Crime is at a record high.") -> bytes:
