@@ -14,6 +14,7 @@ import argparse
 import asyncio
 import collections
 import json
+import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -94,6 +95,8 @@ async def run_demo(sample: Path, limit: int | None, timeout: float, keep_running
 
     settings = get_settings()
     DEMO_DIR.mkdir(parents=True, exist_ok=True)
+    # Each run starts with fresh services, so its cards start fresh too (the summary counts them).
+    shutil.rmtree(DEMO_DIR / "cards", ignore_errors=True)
     with local_stack(DEMO_DIR) as stack:
         stack.extra_env.update(DEMO_ENV)
         specs = topic_specs(settings.partitions, settings.replication_factor)

@@ -57,6 +57,36 @@ def make_scorer(
     )
 
 
+def fix_scales(
+    int8: Path, tokenizer_json: Path, pad_id: int, max_length: int, data_dir: Path, n: int,
+    seed: int = 0,
+) -> dict[str, Any] | None:
+    """Give the int8 graph constant activation scales from ``n`` training statements
+    (``inference.activation_scales``): scores then no longer depend on the batch."""
+    import random
+
+    import onnx
+
+    from inference.activation_scales import fix_activation_scales, observed_ranges
+    from inference.liar import load_split
+    from inference.scorer import pad_batch
+
+    if n <= 0:
+        return None
+    rows = load_split("train", data_dir)
+    random.Random(seed).shuffle(rows)
+    texts = [r.model_text() for r in rows[:n]]
+    scorer = make_scorer(int8, tokenizer_json, pad_id, max_length, None, 1.0)
+    good = [e for e in scorer.encode(texts) if not isinstance(e, str)]
+    encoded = sorted(good, key=lambda e: len(e.ids))
+    feeds = [pad_batch(encoded[i : i + 32], pad_id) for i in range(0, len(encoded), 32)]
+    model = onnx.load(str(int8))
+    fixed = fix_activation_scales(model, observed_ranges(model, feeds))
+    onnx.save(model, str(int8))
+    return {"fixed_tensors": fixed, "calibrated_on": f"{len(texts)} LIAR train statements, "
+            f"shuffled with seed {seed}, real tokens only"}
+
+
 def write_tokenizer_json(checkpoint: Path, dest: Path) -> int:
     """tokenizer.json without baked-in padding/truncation (the scorer sets its own); pad id."""
     from transformers import AutoTokenizer
@@ -168,6 +198,11 @@ def export(args: argparse.Namespace) -> dict[str, Any]:
     result = export_checkpoint(ckpt, build, out / INT8, texts[:32], args.max_length)
     print(f"parity: max |logit diff| ONNX fp32 vs PyTorch = {result.parity_max_abs_diff:.2e}")
     pad_id = write_tokenizer_json(ckpt, out / "tokenizer.json")
+    scales = fix_scales(out / INT8, out / "tokenizer.json", pad_id, args.max_length,
+                        Path(args.data_dir), args.scale_statements)
+    if scales:
+        print(f"activation scales fixed: {scales['fixed_tensors']} tensors "
+              f"({scales['calibrated_on']})")
     tfidf_src = Path(args.ensemble_tfidf) if args.ensemble_tfidf else None
     if tfidf_src:
         shutil.copyfile(tfidf_src, out / MEMBER)
@@ -199,6 +234,7 @@ def export(args: argparse.Namespace) -> dict[str, Any]:
         "calibration_file": "calibration.jsonl",
         "ensemble": ensemble_entry(tfidf_src is not None, args.transformer_weight),
         "parity_max_abs_logit_diff": result.parity_max_abs_diff,
+        "activation_scales": scales or "dynamic (per model call)",
         "metrics": metrics,
     }
     return write_manifest(out, manifest, datetime.now(UTC).replace(microsecond=0))
@@ -322,6 +358,10 @@ def main(argv: list[str]) -> int:
     p.add_argument("--data-dir", default=str(DEFAULT_LIAR_DIR))
     p.add_argument("--max-length", type=int, default=128)
     p.add_argument("--buckets", type=int, default=8)
+    p.add_argument(
+        "--scale-statements", type=int, default=2048,
+        help="training statements that fix the int8 graph's activation scales (0: dynamic)",
+    )
     p.add_argument("--seed", type=int, default=0, help="seed of the holdout half split")
     p.add_argument("--limit-valid", type=int, default=None)
     p.add_argument(

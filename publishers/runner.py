@@ -104,7 +104,7 @@ class PublishRunner:
         sid = job.statement_id
         bound = log.bind(statement_id=sid, channel=channel)
         if job.dry_run:
-            rehearsed = await self._first_rehearsal(job, channel, card)
+            [rehearsed] = await self._rehearse_jobs([(job, card)], channel)
             if rehearsed is not None:
                 return rehearsed
 
@@ -144,11 +144,6 @@ class PublishRunner:
         entry = await self._record(channel, sid, outcome)
         bound.info("published", external_id=outcome.external_id, attempts=entry.attempts)
         return self._result("done", job, entry)
-
-    async def _first_rehearsal(self, job: PublishJob, channel: str,
-                               card: CardImage | None) -> RunnerResult | None:
-        [result] = await self._rehearse_jobs([(job, card)], channel)
-        return result
 
     async def rehearse_batch(
         self, requests: Sequence[PublishRequest | dict[str, Any]],

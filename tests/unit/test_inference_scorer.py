@@ -35,7 +35,7 @@ def tiny_artifact(tmp_path_factory: pytest.TempPathFactory) -> Path:
     ckpt = tiny_bert(root / "ckpt")
     rc = export_main(["--checkpoint", str(ckpt), "--out", str(root / "art"), "--build-dir",
                       str(root / "build"), "--limit-valid", "48", "--buckets", "4",
-                      "--max-length", "64"])
+                      "--max-length", "64", "--scale-statements", "96"])
     assert rc == 0
     return root / "art"
 
@@ -79,6 +79,23 @@ def test_padding_and_batching_do_not_change_scores(tiny_artifact: Path) -> None:
     together = [r.p_false for r in scorer.score(sts)]  # type: ignore[union-attr]
     alone = [scorer.score([s])[0].p_false for s in sts]  # type: ignore[union-attr]
     assert np.allclose(together, alone, atol=1e-5)
+
+
+def test_int8_scores_do_not_depend_on_batchmates(tiny_artifact: Path) -> None:
+    """The export fixes the int8 graph's activation scales: a statement scores the same alone,
+    in a batch, or among other statements (dynamic scales would move it)."""
+    import onnx
+
+    manifest = json.loads((tiny_artifact / "manifest.json").read_text())
+    assert manifest["activation_scales"]["fixed_tensors"] > 0
+    graph = onnx.load(str(tiny_artifact / "model.int8.onnx"), load_external_data=False).graph
+    assert not [n for n in graph.node if n.op_type == "DynamicQuantizeLinear"]
+    scorer = Scorer.from_artifact(tiny_artifact, provider="cpu", max_batch=3)
+    sts = [statement(i, "word " * (i * 5 + 1) + "budget cuts") for i in range(7)]
+    together = [r.p_false for r in scorer.score(sts)]  # type: ignore[union-attr]
+    alone = [scorer.score([s])[0].p_false for s in sts]  # type: ignore[union-attr]
+    others = [scorer.score([s, *sts[:2]])[0].p_false for s in sts]  # type: ignore[union-attr]
+    assert np.allclose(together, alone, atol=1e-6) and np.allclose(alone, others, atol=1e-6)
 
 
 def test_truncation_is_recorded(tiny_artifact: Path) -> None:
