@@ -91,18 +91,38 @@ def batch_payload(batch: list[Any]) -> bytes:
     return b"[" + b",".join(s.dumps() for s in batch) + b"]"
 
 
-async def count(runtime: Runtime, stage: str, outcome: str, n: int = 1) -> None:
-    try:
-        await runtime.counters.count(stage, outcome, n)
-    except TRANSIENT as exc:
-        log.warning("counter update failed", stage=stage, error=repr(exc))
-
-
 async def count_all(runtime: Runtime, stage: str, outcomes: Counter[str]) -> None:
     try:
         await runtime.counters.count_many(stage, outcomes)
     except TRANSIENT as exc:
         log.warning("counter update failed", stage=stage, error=repr(exc))
+
+
+async def run_batch(
+    stage: str,
+    runtime: Runtime,
+    items: Sequence[B],
+    work: Callable[[Sequence[B]], Awaitable[list[T]]],
+    one: Callable[[B], Awaitable[T | str]],
+    outcome: Callable[[B, T | str], str],
+) -> None:
+    """A batch through a stage (``handled_batch``), then its outcomes counted in one write."""
+    results = await handled_batch(stage, items, work, one)
+    await count_all(
+        runtime, stage, Counter(outcome(i, r) for i, r in zip(items, results, strict=True))
+    )
+
+
+def normalize_outcome(_: RawEvent, result: Outcome | str) -> str:
+    return result if isinstance(result, str) else result.value
+
+
+def decide_outcome(_: Any, result: list[Any] | str) -> str:
+    return "deadlettered" if isinstance(result, str) else ("publish" if result else "hold")
+
+
+def publish_outcome(request: Any, result: str) -> str:
+    return f"{request.channel}{'.dry-run' if request.dry_run else ''}:{result}"
 
 
 async def normalize_one(normalizer: Normalizer, item: RawEvent) -> Outcome | str:
@@ -128,9 +148,8 @@ async def normalize(stream: Any) -> AsyncIterator[int]:
         normalizer = runtime.normalizer
         items = [RawEvent(bytes(e.value), origin_of(e), e.key) for e in events]
         one = partial(normalize_one, normalizer)
-        outcomes = await handled_batch("normalize", items, normalizer.handle_batch, one)
-        await count_all(
-            runtime, "normalize", Counter(o if isinstance(o, str) else o.value for o in outcomes)
+        await run_batch(
+            "normalize", runtime, items, normalizer.handle_batch, one, normalize_outcome
         )
         yield len(items)
 
@@ -144,10 +163,8 @@ async def score(stream: Any) -> AsyncIterator[int]:
 
         raw = partial(batch_payload, batch)
         outcomes = await handled("score", partial(stage.handle_batch, batch), raw, None)
-        if isinstance(outcomes, str):
-            await count(runtime, "score", outcomes, len(batch))
-        else:
-            await count_all(runtime, "score", outcomes)
+        counted = Counter({outcomes: len(batch)}) if isinstance(outcomes, str) else outcomes
+        await count_all(runtime, "score", counted)
         yield len(batch)
 
 
@@ -157,17 +174,8 @@ async def decide(stream: Any) -> AsyncIterator[int]:
     async for batch in stream.take(s.batch_max, within=s.batch_within_ms / 1000):
         runtime = get_runtime(settings)
         stage = runtime.decide_stage()
-        results = await handled_batch(
-            "decide", batch, stage.handle_batch, partial(decide_one, stage)
-        )
-        await count_all(
-            runtime,
-            "decide",
-            Counter(
-                "deadlettered" if isinstance(r, str) else ("publish" if r else "hold")
-                for r in results
-            ),
-        )
+        one = partial(decide_one, stage)
+        await run_batch("decide", runtime, batch, stage.handle_batch, one, decide_outcome)
         yield len(batch)
 
 
@@ -182,17 +190,8 @@ async def publish(stream: Any) -> AsyncIterator[int]:
     async for batch in stream.take(s.batch_max, within=s.batch_within_ms / 1000):
         runtime = get_runtime(settings)
         stage = await runtime.publish_stage()
-        outcomes = await handled_batch(
-            "publish", batch, stage.handle_batch, partial(publish_one, stage)
-        )
-        await count_all(
-            runtime,
-            "publish",
-            Counter(
-                f"{r.channel}{'.dry-run' if r.dry_run else ''}:{o}"
-                for r, o in zip(batch, outcomes, strict=True)
-            ),
-        )
+        one = partial(publish_one, stage)
+        await run_batch("publish", runtime, batch, stage.handle_batch, one, publish_outcome)
         yield len(batch)
 
 

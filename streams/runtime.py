@@ -33,8 +33,6 @@ log = get_logger(__name__)
 
 
 class Counters(Protocol):
-    async def count(self, stage: str, outcome: str, n: int = 1) -> None: ...
-
     async def count_many(self, stage: str, outcomes: Mapping[str, int]) -> None: ...
 
 
@@ -43,10 +41,6 @@ class RedisCounters:
 
     def __init__(self, redis: Redis) -> None:
         self._redis = redis
-
-    async def count(self, stage: str, outcome: str, n: int = 1) -> None:
-        # redis-py types its commands as sync-or-async; on this client they are coroutines.
-        await self._redis.hincrby(keys.counters(stage), outcome, n)  # type: ignore[misc]
 
     async def count_many(self, stage: str, outcomes: Mapping[str, int]) -> None:
         """A batch's outcomes in one round trip (round trips, not commands, cost here)."""
