@@ -14,6 +14,7 @@ import numpy as np
 
 from config.log import get_logger
 from inference.int8_weights import shift_weights
+from inference.integer_products import fuse_integer_products
 from inference.layer_norm import decompose_layer_norms
 
 log = get_logger(__name__)
@@ -137,17 +138,21 @@ def optimize_and_quantize(fp32: Path, optimized: Path, int8: Path, config: Any) 
 
 def finish_int8_graph(path: Path) -> dict[str, int]:
     """The last steps of every int8 export (and of ``--recalibrate-only``): LayerNorms
-    rewritten into ops ONNX Runtime runs faster (``inference.layer_norm``) and the weights
-    stored as uint8, exact on every CPU (``inference.int8_weights``). Both are idempotent; the
-    file is rewritten only when something changed. Returns what each step changed."""
+    rewritten into ops ONNX Runtime runs faster (``inference.layer_norm``), integer products
+    with constant scales fused with their rescaling (``inference.integer_products``; none
+    while the scales are still dynamic) and the weights stored as uint8, exact on every CPU
+    (``inference.int8_weights``). All are idempotent; the file is rewritten only when
+    something changed. Returns what each step changed."""
     import onnx
 
     model = onnx.load(str(path))
     layer_norms = decompose_layer_norms(model)
+    fused = fuse_integer_products(model)
     shifted = shift_weights(model, "uint8")
-    if layer_norms or shifted:
+    if layer_norms or fused or shifted:
         onnx.save(model, str(path))
-    return {"layer_norms_rewritten": layer_norms, "int8_weights_stored_as_uint8": shifted}
+    return {"layer_norms_rewritten": layer_norms, "integer_products_fused": fused,
+            "int8_weights_stored_as_uint8": shifted}
 
 
 def export_checkpoint(

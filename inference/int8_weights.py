@@ -36,6 +36,8 @@ def _weight_inputs(node: Any) -> tuple[int, int] | None:
         return 1, 3
     if node.op_type == "QAttention":
         return 1, 7
+    if node.op_type == "MatMulIntegerToFloat":
+        return 1, 5
     return None
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import signal
 import time
 from dataclasses import dataclass
 from datetime import datetime
@@ -99,6 +100,7 @@ async def run_pipeline(
             if service.process is not None:
                 processes[service.name] = service.process.pid
         cpu_before = {name: cpu_seconds(pid) or 0.0 for name, pid in processes.items()}
+        signalled = False
         try:
             started = time.monotonic()
             sent = await replay_file(
@@ -113,6 +115,10 @@ async def run_pipeline(
                 name: round((cpu_seconds(pid) or 0.0) - cpu_before[name], 2)
                 for name, pid in processes.items()
             }
+            # Everything is in the broker now: the worker's shutdown (~1.5 s) overlaps the
+            # read-back instead of following it.
+            worker.send_signal(signal.SIGTERM)
+            signalled = True
             scored = [
                 ScoredStatement.loads(r.value)
                 for r in await read_topic(stack.bootstrap, topics.SCORED)
@@ -121,7 +127,7 @@ async def run_pipeline(
                 json.loads(r.value) for r in await read_topic(stack.bootstrap, topics.PUBLISH)
             ]
         finally:
-            stop_process(worker)
+            stop_process(worker, signalled=signalled)
     unique = {s.statement.id: s for s in scored}  # a redelivered batch may score twice
     return EvaluationRun(
         scored=sorted(unique.values(), key=lambda s: (s.statement.said_at, s.statement.id)),

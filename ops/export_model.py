@@ -68,6 +68,7 @@ def fix_scales(
     import onnx
 
     from inference.activation_scales import fix_activation_scales, observed_ranges
+    from inference.integer_products import fuse_integer_products
     from inference.liar import load_split
     from inference.scorer import pad_batch
 
@@ -82,9 +83,10 @@ def fix_scales(
     feeds = [pad_batch(encoded[i : i + 32], pad_id) for i in range(0, len(encoded), 32)]
     model = onnx.load(str(int8))
     fixed = fix_activation_scales(model, observed_ranges(model, feeds))
+    fused = fuse_integer_products(model)  # possible now that the scales are constants
     onnx.save(model, str(int8))
     return {"fixed_tensors": fixed, "calibrated_on": f"{len(texts)} LIAR train statements, "
-            f"shuffled with seed {seed}, real tokens only"}
+            f"shuffled with seed {seed}, real tokens only", "fused_products": fused}
 
 
 def write_tokenizer_json(checkpoint: Path, dest: Path) -> int:
@@ -202,7 +204,8 @@ def export(args: argparse.Namespace) -> dict[str, Any]:
                         Path(args.data_dir), args.scale_statements)
     if scales:
         print(f"activation scales fixed: {scales['fixed_tensors']} tensors "
-              f"({scales['calibrated_on']})")
+              f"({scales['calibrated_on']}); {scales['fused_products']} integer products "
+              "fused with their rescaling")
     tfidf_src = Path(args.ensemble_tfidf) if args.ensemble_tfidf else None
     if tfidf_src:
         shutil.copyfile(tfidf_src, out / MEMBER)

@@ -94,10 +94,14 @@ def spawn(
         )
 
 
-def stop_process(proc: subprocess.Popen[bytes], timeout: float = 20.0) -> None:
-    """SIGTERM, then SIGKILL if it has not exited within ``timeout``."""
+def stop_process(
+    proc: subprocess.Popen[bytes], timeout: float = 20.0, *, signalled: bool = False
+) -> None:
+    """SIGTERM (unless ``signalled``: sent already), then SIGKILL if it has not exited within
+    ``timeout``."""
     if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
+        if not signalled:
+            proc.send_signal(signal.SIGTERM)
         try:
             proc.wait(timeout)
         except subprocess.TimeoutExpired:
