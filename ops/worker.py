@@ -11,6 +11,14 @@ from ops.services import ServiceError, prepare
 
 log = get_logger(__name__)
 
+# Faust's --loglevel takes crit/error/warn/info/debug; our settings use the logging names.
+FAUST_LOG_LEVELS = {"debug": "debug", "info": "info", "warning": "warn", "error": "error"}
+
+
+def faust_log_level(level: str) -> str:
+    """Pure: the Faust worker's name for one of our log levels (``warning`` is ``warn``)."""
+    return FAUST_LOG_LEVELS[level]
+
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="claimwatch worker", description=__doc__)
@@ -27,6 +35,7 @@ def main(argv: list[str]) -> int:
         log.info("topics created", topics=created, partitions=settings.partitions)
     from streams.worker import app
 
-    sys.argv = ["claimwatch-worker", "worker", "--without-web", "-l", settings.log_level]
+    sys.argv = ["claimwatch-worker", "worker", "--without-web", "-l",
+                faust_log_level(settings.log_level)]
     app.main()
     return 0
