@@ -9,9 +9,11 @@ saturate, so the same graph scored differently by CPU. uint8 weights (w + 128, z
 128) give the same integers through u8 x u8 kernels, exact everywhere.
 
 So the artifact stores uint8 (portable and exact), and a scorer on a host whose u8 x s8
-kernels are exact shifts the weights back to int8 in memory before the session is built: the
-same numbers, hence the same scores, only faster. ``u8s8_is_exact`` asks the kernels rather
-than trusting CPU flags.
+kernels are exact for the graph's weights shifts them back to int8 in memory before the
+session is built: the same numbers, hence the same scores, only faster. Whether they are
+exact depends on the weights' range too: with 7-bit weights (|w - zero point| <= 64, what the
+export writes) a pair of products stays within 16 bits, so AVX2 hosts get the u8 x s8 kernels
+as well. ``u8s8_is_exact`` asks the kernels, for that range, rather than trusting CPU flags.
 """
 
 from __future__ import annotations
@@ -55,6 +57,37 @@ def weight_storage(model: Any) -> set[str]:
             if kind:
                 found.add(kind)
     return found
+
+
+def _weight_arrays(model: Any) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(weight, zero point) arrays of the integer products, each weight once."""
+    from onnx import numpy_helper
+
+    inits = {i.name: i for i in model.graph.initializer}
+    seen: set[str] = set()
+    out = []
+    for node in model.graph.node:
+        positions = _weight_inputs(node)
+        if positions is None or len(node.input) <= positions[0]:
+            continue
+        weight = inits.get(node.input[positions[0]])
+        if weight is None or weight.name in seen:
+            continue
+        seen.add(weight.name)
+        zp_name = node.input[positions[1]] if len(node.input) > positions[1] else ""
+        zp = numpy_helper.to_array(inits[zp_name]) if zp_name in inits else np.zeros((), np.int8)
+        out.append((numpy_helper.to_array(weight), zp))
+    return out
+
+
+def weight_bound(model: Any) -> int:
+    """The largest |w - zero point| of the graph's quantised weights (0 when there are none):
+    128 for full-range int8, 64 for the 7-bit weights the export writes."""
+    bound = 0
+    for w, zp in _weight_arrays(model):
+        zp_cols = zp.astype(np.int32).reshape((1, -1) if zp.ndim else ())
+        bound = max(bound, int(np.abs(w.astype(np.int32) - zp_cols).max(initial=0)))
+    return bound
 
 
 def shift_weights(model: Any, to: Storage) -> int:
@@ -115,15 +148,20 @@ def product_session(
 
 
 @functools.cache
-def u8s8_is_exact() -> bool:
-    """Whether ONNX Runtime's u8 x s8 kernels compute full-range products exactly on this
-    CPU (they saturate on AVX2 without VNNI). A 32x256 by 256x32 product, checked against
-    numpy; about a millisecond, once per process."""
+def u8s8_is_exact(bound: int = 128) -> bool:
+    """Whether ONNX Runtime's u8 x s8 kernels compute products with weights in [-bound,
+    bound] exactly on this CPU. For full-range weights (128) they saturate on AVX2 without
+    VNNI, which adds pairs of u8 x s8 products in 16 bits; for 7-bit weights (64) two products
+    sum to at most 2 x 255 x 64 = 32,640 and fit. A 32x256 by 256x32 product with the worst
+    case in it (activations 255 against weights at both ends), checked against numpy; about
+    a millisecond, once per process and bound."""
     from onnx import TensorProto
 
     rng = np.random.default_rng(0)
     a = rng.integers(0, 256, (32, 256), dtype=np.uint8)
-    b = rng.integers(-128, 128, (256, 32), dtype=np.int8)
+    low, high = max(-bound, -128), min(bound, 127)
+    b = rng.integers(low, high + 1, (256, 32), dtype=np.int8)
+    a[0], b[:, 0], b[:, 1] = 255, high, low
     session = product_session("MatMulInteger", TensorProto.UINT8, b, TensorProto.INT32, 32, 1)
     got = session.run(None, {"a": a})[0]
     return bool(np.array_equal(got, a.astype(np.int64) @ b.astype(np.int64)))
@@ -148,11 +186,12 @@ def load_for_host(path: Path, choice: StorageChoice) -> tuple[bytes | None, Stor
 
     model = onnx.load(str(path))
     stored = weight_storage(model)
-    exact = u8s8_is_exact() if choice == "auto" and stored else False
+    bound = weight_bound(model) if stored else 0
+    exact = u8s8_is_exact(bound) if choice == "auto" and stored else False
     target = choose_storage(choice, stored, exact)
     if target is None:
         return None, ("int8" if "int8" in stored else "uint8") if stored else None
     shift_weights(model, target)
     log.info("int8 weights re-stored for this CPU", model=str(path), storage=target,
-             u8s8_exact=exact)
+             u8s8_exact=exact, weight_bound=bound)
     return model.SerializeToString(), target

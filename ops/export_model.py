@@ -197,7 +197,8 @@ def export(args: argparse.Namespace) -> dict[str, Any]:
     valid = load_split("valid", Path(args.data_dir))[: args.limit_valid]
     texts = [r.model_text() for r in valid]
     labels = [r.label for r in valid]
-    result = export_checkpoint(ckpt, build, out / INT8, texts[:32], args.max_length)
+    result = export_checkpoint(ckpt, build, out / INT8, texts[:32], args.max_length,
+                               args.weight_bits)
     print(f"parity: max |logit diff| ONNX fp32 vs PyTorch = {result.parity_max_abs_diff:.2e}")
     pad_id = write_tokenizer_json(ckpt, out / "tokenizer.json")
     scales = fix_scales(out / INT8, out / "tokenizer.json", pad_id, args.max_length,
@@ -237,6 +238,7 @@ def export(args: argparse.Namespace) -> dict[str, Any]:
         "calibration_file": "calibration.jsonl",
         "ensemble": ensemble_entry(tfidf_src is not None, args.transformer_weight),
         "parity_max_abs_logit_diff": result.parity_max_abs_diff,
+        "weight_bits": args.weight_bits,
         "activation_scales": scales or "dynamic (per model call)",
         "metrics": metrics,
     }
@@ -364,6 +366,11 @@ def main(argv: list[str]) -> int:
     p.add_argument(
         "--scale-statements", type=int, default=2048,
         help="training statements that fix the int8 graph's activation scales (0: dynamic)",
+    )
+    p.add_argument(
+        "--weight-bits", type=int, choices=(7, 8), default=8,
+        help="7: weights in [-64, 64], exact on the fast u8 x s8 kernels of AVX2 CPUs too "
+        "(faster there, a little less accurate; docs/model.md)",
     )
     p.add_argument("--seed", type=int, default=0, help="seed of the holdout half split")
     p.add_argument("--limit-valid", type=int, default=None)

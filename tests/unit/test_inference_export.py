@@ -41,6 +41,7 @@ def test_tiny_bert_export_parity_and_dynamic_axes(tmp_path: Path) -> None:
         assert fp32.shape == int8.shape == (len(texts), 2)
         assert np.max(np.abs(fp32 - int8)) < 0.1
     assert integer_weight_types(result.int8_path) == {"uint8"}
+    assert weight_range(result.int8_path) == 127  # 8 bits, symmetric per column
 
 
 def integer_weight_types(path: Path) -> set[str]:
@@ -50,6 +51,14 @@ def integer_weight_types(path: Path) -> set[str]:
     from inference.int8_weights import weight_storage
 
     return weight_storage(onnx.load(str(path)))
+
+
+def weight_range(path: Path) -> int:
+    import onnx
+
+    from inference.int8_weights import weight_bound
+
+    return weight_bound(onnx.load(str(path)))
 
 
 def test_uint8_weights_compute_the_exact_integer_product(tmp_path: Path) -> None:
@@ -110,10 +119,11 @@ def test_albert_trains_with_the_same_command_and_exports(tmp_path: Path) -> None
     assert meta["history"][0]["valid_n"] == 16 and "valid_auc" in meta["history"][0]
     assert (out / "tokenizer.json").exists() and (out / "spiece.model").exists()
     result = export_checkpoint(out, tmp_path / "build", tmp_path / "art" / "m.int8.onnx",
-                               TEXTS, max_length=48)
+                               TEXTS, max_length=48, weight_bits=7)
     assert result.parity_max_abs_diff <= PARITY_TOLERANCE
     # ALBERT's layers share weights: each shared tensor is shifted to uint8 once, not per use
     assert integer_weight_types(result.int8_path) == {"uint8"}
+    assert weight_range(result.int8_path) == 64  # 7 bits: exact on the u8 x s8 kernels anywhere
     feeds = _feeds(out, TEXTS)
     fp32 = onnx_logits(result.optimized_path, feeds)
     assert np.max(np.abs(fp32 - onnx_logits(result.int8_path, feeds))) < 0.1

@@ -13,6 +13,7 @@ from inference.int8_weights import (
     load_for_host,
     shift_weights,
     u8s8_is_exact,
+    weight_bound,
     weight_storage,
 )
 
@@ -101,3 +102,32 @@ def test_forced_int8_storage_runs_and_reports_it(tmp_path: Path) -> None:
     assert blob is not None and storage == "int8"
     small = rng.integers(0, 8, (ROWS, K), dtype=np.uint8)  # small enough never to saturate
     assert np.array_equal(run(blob, small), small.astype(np.int64) @ (w.astype(np.int64) - 128))
+
+
+def test_weight_bound_is_the_largest_distance_from_the_zero_point(tmp_path: Path) -> None:
+    import onnx
+
+    w = np.full((K, N), 128, np.uint8)
+    w[3, 5], w[7, 9] = 128 + 64, 128 - 61
+    model = onnx.load(str(matmul_integer_graph(tmp_path / "u8.onnx", w, np.array(128, np.uint8))))
+    assert weight_bound(model) == 64
+    shift_weights(model, "int8")  # the same numbers, so the same bound
+    assert weight_bound(model) == 64
+
+
+def test_seven_bit_weights_are_exact_on_the_fast_kernels() -> None:
+    """What the export's 7-bit weights are for: u8 x s8 with |w| <= 64 never saturates
+    (2 x 255 x 64 < 2**15), so every CPU gets the fast kernels exactly."""
+    assert u8s8_is_exact(64)
+
+
+def test_auto_runs_seven_bit_weights_as_int8_exactly(tmp_path: Path) -> None:
+    rng = np.random.default_rng(4)
+    w = rng.integers(128 - 64, 128 + 65, (K, N), dtype=np.uint8)
+    w[:, 0], w[:, 1] = 128 + 64, 128 - 64  # the worst case against activations of 255
+    x = rng.integers(0, 256, (ROWS, K), dtype=np.uint8)
+    x[0] = 255
+    path = matmul_integer_graph(tmp_path / "u8.onnx", w, np.array(128, np.uint8))
+    blob, storage = load_for_host(path, "auto")
+    assert blob is not None and storage == "int8"
+    assert np.array_equal(run(blob, x), x.astype(np.int64) @ (w.astype(np.int64) - 128))
