@@ -11,14 +11,16 @@ saturate, so the same graph scored differently by CPU. uint8 weights (w + 128, z
 So the artifact stores uint8 (portable and exact), and a scorer on a host whose u8 x s8
 kernels are exact for the graph's weights shifts them back to int8 in memory before the
 session is built: the same numbers, hence the same scores, only faster. Whether they are
-exact depends on the weights' range too: with 7-bit weights (|w - zero point| <= 64, what the
-export writes) a pair of products stays within 16 bits, so AVX2 hosts get the u8 x s8 kernels
-as well. ``u8s8_is_exact`` asks the kernels, for that range, rather than trusting CPU flags.
+exact depends on the weights' range too: with 7-bit weights (|w - zero point| <= 64,
+``export-model --weight-bits 7``) a pair of products stays within 16 bits, so AVX2 hosts
+get the u8 x s8 kernels as well. ``u8s8_is_exact`` asks the kernels, for that range, rather
+than trusting CPU flags.
 """
 
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
 
@@ -43,50 +45,39 @@ def _weight_inputs(node: Any) -> tuple[int, int] | None:
     return None
 
 
-def weight_storage(model: Any) -> set[str]:
-    """The storage types ('int8', 'uint8') of the graph's quantised weights."""
-    import onnx
-
-    inits = {i.name: i.data_type for i in model.graph.initializer}
-    names = {onnx.TensorProto.INT8: "int8", onnx.TensorProto.UINT8: "uint8"}
-    found = set()
-    for node in model.graph.node:
-        positions = _weight_inputs(node)
-        if positions is not None and len(node.input) > positions[0]:
-            kind = names.get(inits.get(node.input[positions[0]], -1))
-            if kind:
-                found.add(kind)
-    return found
-
-
-def _weight_arrays(model: Any) -> list[tuple[np.ndarray, np.ndarray]]:
-    """(weight, zero point) arrays of the integer products, each weight once."""
-    from onnx import numpy_helper
-
+def _quantised_weights(model: Any) -> Iterator[tuple[Any, Any, Any | None]]:
+    """(node, weight initializer, zero-point initializer or None) for every integer product
+    whose weight is a constant; a weight shared by several nodes comes once per node."""
     inits = {i.name: i for i in model.graph.initializer}
-    seen: set[str] = set()
-    out = []
     for node in model.graph.node:
         positions = _weight_inputs(node)
         if positions is None or len(node.input) <= positions[0]:
             continue
         weight = inits.get(node.input[positions[0]])
-        if weight is None or weight.name in seen:
+        if weight is None:
             continue
-        seen.add(weight.name)
         zp_name = node.input[positions[1]] if len(node.input) > positions[1] else ""
-        zp = numpy_helper.to_array(inits[zp_name]) if zp_name in inits else np.zeros((), np.int8)
-        out.append((numpy_helper.to_array(weight), zp))
-    return out
+        yield node, weight, inits.get(zp_name) if zp_name else None
+
+
+def weight_storage(model: Any) -> set[str]:
+    """The storage types ('int8', 'uint8') of the graph's quantised weights."""
+    import onnx
+
+    names = {onnx.TensorProto.INT8: "int8", onnx.TensorProto.UINT8: "uint8"}
+    return {names[w.data_type] for _, w, _ in _quantised_weights(model) if w.data_type in names}
 
 
 def weight_bound(model: Any) -> int:
     """The largest |w - zero point| of the graph's quantised weights (0 when there are none):
-    128 for full-range int8, 64 for the 7-bit weights the export writes."""
+    127 for the shipped 8-bit weights, 64 for ``export-model --weight-bits 7``."""
+    from onnx import numpy_helper
+
     bound = 0
-    for w, zp in _weight_arrays(model):
-        zp_cols = zp.astype(np.int32).reshape((1, -1) if zp.ndim else ())
-        bound = max(bound, int(np.abs(w.astype(np.int32) - zp_cols).max(initial=0)))
+    for _, weight, zp in _quantised_weights(model):
+        w = numpy_helper.to_array(weight).astype(np.int32)
+        z = numpy_helper.to_array(zp).astype(np.int32) if zp is not None else np.zeros(())
+        bound = max(bound, int(np.abs(w - z.reshape((1, -1) if z.ndim else ())).max(initial=0)))
     return bound
 
 
@@ -104,18 +95,13 @@ def shift_weights(model: Any, to: Storage) -> int:
     inits = {i.name: i for i in model.graph.initializer}
     names: set[str] = set()  # weights and zero points to shift, each once (weights may be shared)
     weights = 0
-    for node in model.graph.node:
-        positions = _weight_inputs(node)
-        if positions is None or len(node.input) <= positions[0]:
+    for node, weight, zp in _quantised_weights(model):
+        if weight.data_type != source:
             continue
-        weight = inits.get(node.input[positions[0]])
-        if weight is None or weight.data_type != source:
-            continue
-        zp_name = node.input[positions[1]] if len(node.input) > positions[1] else ""
-        if zp_name not in inits:  # absent means 0, and a shifted weight needs an explicit one
+        if zp is None:  # absent means 0, and a shifted weight needs an explicit one
             raise ValueError(f"{node.name}: quantised weight without a zero-point initializer")
         weights += weight.name not in names
-        names.update((weight.name, zp_name))
+        names.update((weight.name, zp.name))
     for name in sorted(names):
         tensor = inits[name]
         shifted = numpy_helper.to_array(tensor).astype(np.int16) + offset
@@ -186,8 +172,8 @@ def load_for_host(path: Path, choice: StorageChoice) -> tuple[bytes | None, Stor
 
     model = onnx.load(str(path))
     stored = weight_storage(model)
-    bound = weight_bound(model) if stored else 0
-    exact = u8s8_is_exact(bound) if choice == "auto" and stored else False
+    bound = weight_bound(model) if choice == "auto" and stored else None
+    exact = u8s8_is_exact(bound) if bound is not None else False
     target = choose_storage(choice, stored, exact)
     if target is None:
         return None, ("int8" if "int8" in stored else "uint8") if stored else None
