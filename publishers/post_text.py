@@ -28,13 +28,21 @@ class TemplateError(ValueError):
     """The template names an unknown field, or cannot fit 280 characters even without a quote."""
 
 
+# Every code point outside the light ranges: each adds 1 to the length (it weighs 2).
+_HEAVY = re.compile(
+    "[^" + "".join(f"{chr(lo)}-{chr(hi)}" for lo, hi in _LIGHT_RANGES) + "]"
+)
+
+
 def char_weight(ch: str) -> int:
     code = ord(ch)
     return 1 if any(lo <= code <= hi for lo, hi in _LIGHT_RANGES) else 2
 
 
 def _plain_weight(text: str) -> int:
-    return sum(char_weight(c) for c in text)
+    """Sum of ``char_weight`` over ``text``, counted by one regex scan (every dry-run post is
+    measured several times while its quote is fitted: a per-character loop showed in profiles)."""
+    return len(text) + sum(1 for _ in _HEAVY.finditer(text))
 
 
 def weighted_length(text: str) -> int:

@@ -5,8 +5,10 @@ from __future__ import annotations
 import pytest
 
 from publishers.post_text import (
+    _LIGHT_RANGES,
     PostFields,
     TemplateError,
+    char_weight,
     fields_from_prediction,
     marker_for,
     render_post,
@@ -30,6 +32,17 @@ def test_weighted_length_counts_urls_as_23_and_wide_chars_as_2() -> None:
     assert weighted_length("日本") == 4
     assert weighted_length("é—“”") == 4  # Latin-1 and the light punctuation ranges
     assert weighted_length("visit example.com now") == len("visit  now") + 23
+
+
+def test_weighted_length_equals_the_per_character_weights_at_every_range_edge() -> None:
+    edges = [c for lo, hi in _LIGHT_RANGES for c in (lo - 1, lo, hi, hi + 1) if c >= 0]
+    specials = [ord(c) for c in "]-^\\"] + [0x1F600, 0x4E2D, 0x10FFFF]
+    chars = [chr(c) for c in edges + specials]
+    for ch in chars:
+        assert weighted_length(ch) == char_weight(ch), hex(ord(ch))
+    text = "".join(chars) * 3
+    assert weighted_length(text) == sum(char_weight(c) for c in text)
+    assert weighted_length(text) > len(text)  # the heavy characters were counted twice
 
 
 def test_short_quote_is_kept_whole() -> None:
