@@ -209,6 +209,25 @@ def render(rows: list[dict[str, Any]], worker: dict[str, Any], command: str, whe
     return "\n".join(lines)
 
 
+# What builds the comparison's inputs (docs/model.md); the shipped folder holds only int8.
+BUILD_HINT = (
+    "claimwatch train --epochs 2 --threads 1 --out build/train/minilm-liar, then "
+    "claimwatch export-model --checkpoint build/train/minilm-liar --out DIR "
+    "(an --out other than models/minilm-liar leaves the shipped artifact alone)"
+)
+
+
+def missing_inputs(artifact: Path, fp32: Path, checkpoint: Path) -> list[str]:
+    """The inputs that are not there, named for the error message: the fp32 graph and the
+    PyTorch checkpoint come from a training run, which a fresh clone does not have."""
+    wanted = {
+        "int8 artifact": artifact / "model.int8.onnx",
+        "fp32 graph (--fp32)": fp32,
+        "PyTorch checkpoint (--checkpoint)": checkpoint / "config.json",
+    }
+    return [f"{what}: {path}" for what, path in wanted.items() if not path.exists()]
+
+
 def main(argv: list[str]) -> int:
     from inference.liar import DEFAULT_LIAR_DIR, load_split
 
@@ -225,6 +244,13 @@ def main(argv: list[str]) -> int:
     p.add_argument("--doc", type=Path, default=Path("docs/benchmarks.md"))
     p.add_argument("--no-write", action="store_true")
     args = p.parse_args(argv)
+    missing = missing_inputs(args.artifact, args.fp32, args.checkpoint)
+    if missing:
+        print(
+            "bench scoring: missing " + "; ".join(missing) + f"\nbuild them with: {BUILD_HINT}",
+            file=sys.stderr,
+        )
+        return 2
     host = where()
     rows = load_split("valid", args.data_dir)[: args.limit]
     texts = [r.model_text() for r in rows]
