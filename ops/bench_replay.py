@@ -103,6 +103,7 @@ def main(argv: list[str]) -> int:
     window_gap = f"{1 - in_window / score_rate:.1%}" if in_window else "n/a"
     cpu = t.get("cpu_s", {})
     pipeline_cpu = sum(cpu.values())
+    loop_cpu = t.get("worker_loop_cpu_s", 0.0)
     cpu_parts = ", ".join(f"{name} {value:.1f}" for name, value in cpu.items())
     body = "\n".join(
         [
@@ -130,6 +131,9 @@ def main(argv: list[str]) -> int:
             f"core-s = {1000 * model_cpu / args.n:.2f} ms a statement | |",
             f"| CPU of the pipeline's processes during the replay ({cpu_parts}) | "
             f"{pipeline_cpu:.1f} core-s = {1000 * pipeline_cpu / args.n:.2f} ms a statement | |",
+            f"| of the worker's, its event-loop thread (every stage's Python, broker and Redis "
+            f"clients; the model runs on other threads) | {loop_cpu:.1f} core-s = "
+            f"{1000 * loop_cpu / args.n:.2f} ms a statement | |",
             f"| CPU beyond the model's | {pipeline_cpu - model_cpu:.1f} core-s = "
             f"{(pipeline_cpu - model_cpu) / model_cpu:.0%} of the model's | < 10 % needs "
             f"< {0.1 * model_cpu:.1f} core-s |",

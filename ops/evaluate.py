@@ -22,7 +22,7 @@ from typing import Any
 from config.log import get_logger
 from config.settings import Settings
 from ops.localstack import local_stack, start_worker, wait_for_pipeline
-from ops.proc_cpu import cpu_seconds
+from ops.proc_cpu import cpu_seconds, main_thread_cpu_seconds
 from ops.report import ReportRecord, build_report, write_report
 from ops.services import stop_process
 from ops.topic_reader import read_topic
@@ -44,6 +44,7 @@ class EvaluationRun:
     dry_run_requests: int
     live_requests: int
     cpu_s: dict[str, float]  # core-seconds each process used during the replay
+    worker_loop_cpu_s: float  # of the worker's, its main thread's: the event loop, not the model
 
 
 def decisions(scored: ScoredStatement, rule_sets: dict[str, RuleSet]) -> dict[str, list[str]]:
@@ -100,6 +101,7 @@ async def run_pipeline(
             if service.process is not None:
                 processes[service.name] = service.process.pid
         cpu_before = {name: cpu_seconds(pid) or 0.0 for name, pid in processes.items()}
+        loop_before = main_thread_cpu_seconds(worker.pid) or 0.0
         signalled = False
         try:
             started = time.monotonic()
@@ -115,6 +117,7 @@ async def run_pipeline(
                 name: round((cpu_seconds(pid) or 0.0) - cpu_before[name], 2)
                 for name, pid in processes.items()
             }
+            loop_cpu = round((main_thread_cpu_seconds(worker.pid) or 0.0) - loop_before, 2)
             # Everything is in the broker now: the worker's shutdown (~1.5 s) overlaps the
             # read-back instead of following it.
             worker.send_signal(signal.SIGTERM)
@@ -137,6 +140,7 @@ async def run_pipeline(
         dry_run_requests=sum(1 for r in requests if r.get("dry_run")),
         live_requests=sum(1 for r in requests if not r.get("dry_run")),
         cpu_s=cpu,
+        worker_loop_cpu_s=loop_cpu,
     )
 
 
@@ -201,6 +205,7 @@ def evaluate_replay(
         "dry_run_publish_requests": run.dry_run_requests,
         "stage_counts": run.counts,
         "cpu_s": run.cpu_s,
+        "worker_loop_cpu_s": run.worker_loop_cpu_s,
         **scoring_window(run.scored),
     }
     report = build_report(
