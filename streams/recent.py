@@ -58,7 +58,9 @@ async def push_recent_many(redis: Redis, entries: Sequence[dict[str, Any]], max_
     if not entries:
         return
     client: Any = redis
-    values = [orjson.dumps(e) for e in entries]  # one per decision: the fast encoder
+    # One per decision: the fast encoder. Numpy scalars as the stdlib encoder took np.float64
+    # (a float subclass), so a score that never went through the broker still encodes.
+    values = [orjson.dumps(e, option=orjson.OPT_SERIALIZE_NUMPY) for e in entries]
     async with client.pipeline(transaction=True) as pipe:
         pipe.lpush(keys.recent_predictions(), *values)
         pipe.ltrim(keys.recent_predictions(), 0, max_len - 1)

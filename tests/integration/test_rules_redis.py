@@ -315,3 +315,20 @@ async def test_recent_lists_decisions_and_ledger_status(
     assert "id2" in lines[0] and "x: post (done)" in lines[0] and "rules v4" in lines[0]
     assert "id1" in lines[1] and "x: skip (not predicted false)" in lines[1]
     assert "ipfs: skip (disabled)" in lines[1]
+
+
+async def test_recent_entry_with_numpy_scores_is_stored_as_plain_json(redis_client: Redis) -> None:
+    """A score straight from the model (numpy) encodes as the stdlib encoder's did."""
+    import numpy as np
+
+    s = scored(0.9, sid="np")
+    entry = recent_entry(
+        s, evaluate(s, SEED), rule_version=1, replay=False, decided_at="2024-01-01T00:00:00+00:00"
+    )
+    entry["p_false"], entry["confidence"] = np.float64(0.9), np.float32(0.5)
+    await redis_client.delete(keys.recent_predictions())
+    await push_recent_many(redis_client, [entry], max_len=5)
+    raw = await redis_client.lrange(keys.recent_predictions(), 0, -1)  # type: ignore[misc]
+    assert len(raw) == 1
+    stored = json.loads(raw[0])
+    assert stored["p_false"] == 0.9 and stored["confidence"] == 0.5 and stored["id"] == "np"
