@@ -37,8 +37,14 @@ class FeedEntry:
 
 
 TRANSCRIPT_TYPES = (
-    "text/html", "application/xhtml+xml", "text/plain", "text/vtt", "application/x-subrip",
-    "application/srt", "text/srt", "text/x-srt",
+    "text/html",
+    "application/xhtml+xml",
+    "text/plain",
+    "text/vtt",
+    "application/x-subrip",
+    "application/srt",
+    "text/srt",
+    "text/x-srt",
 )
 
 
@@ -73,8 +79,10 @@ def parse_json_feed(body: bytes) -> list[FeedEntry]:
             continue
         link = None
         for att in item.get("attachments") or []:
-            if isinstance(att, Mapping) and att.get("url") and _is_transcript_type(
-                att.get("mime_type")
+            if (
+                isinstance(att, Mapping)
+                and att.get("url")
+                and _is_transcript_type(att.get("mime_type"))
             ):
                 link = str(att["url"])
                 break

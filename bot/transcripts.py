@@ -90,8 +90,27 @@ def detect_format(content_type: str | None, url: str, body: str) -> str:
 
 _BLOCK_TAGS = frozenset(
     [
-        "p", "div", "br", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "td",
-        "dt", "dd", "section", "article", "blockquote", "pre", "hr",
+        "p",
+        "div",
+        "br",
+        "li",
+        "ul",
+        "ol",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "tr",
+        "td",
+        "dt",
+        "dd",
+        "section",
+        "article",
+        "blockquote",
+        "pre",
+        "hr",
     ]
 )
 _SKIP_TAGS = frozenset({"script", "style", "head", "title", "nav", "noscript", "template"})
@@ -146,8 +165,11 @@ _CUE_TAG = re.compile(r"</?(?:c|i|b|u|ruby|rt|lang|v)(?:[.\s][^>]*)?>|<\d{2}:[\d
 
 def _seconds(match: re.Match[str]) -> float:
     hours = int(match.group(1)[:-1]) if match.group(1) else 0
-    return hours * 3600 + int(match.group(2)) * 60 + int(match.group(3)) + int(match.group(4)) / (
-        10 ** len(match.group(4))
+    return (
+        hours * 3600
+        + int(match.group(2)) * 60
+        + int(match.group(3))
+        + int(match.group(4)) / (10 ** len(match.group(4)))
     )
 
 
@@ -188,8 +210,23 @@ _LABEL_LINE = re.compile(
 _LABEL_WORD = re.compile(r"^(?:[A-Z][\w.'\u2019-]*|de|la|van|von|der|del|of|the|and)$")
 _NOT_SPEAKERS = frozenset(
     [
-        "note", "source", "update", "date", "time", "location", "transcript", "subject",
-        "title", "url", "link", "posted", "edited", "copyright", "http", "https", "warning",
+        "note",
+        "source",
+        "update",
+        "date",
+        "time",
+        "location",
+        "transcript",
+        "subject",
+        "title",
+        "url",
+        "link",
+        "posted",
+        "edited",
+        "copyright",
+        "http",
+        "https",
+        "warning",
         "editor",
     ]
 )
@@ -207,8 +244,11 @@ def speaker_label(line: str) -> tuple[str, str] | None:
         return None
     label = match.group("label").strip().rstrip(".").strip()
     words = label.split()
-    if not words or len(words) > 6 or any(c in label for c in "?!;\"") or not any(
-        c.isalpha() for c in label
+    if (
+        not words
+        or len(words) > 6
+        or any(c in label for c in '?!;"')
+        or not any(c.isalpha() for c in label)
     ):
         return None
     if not all(_LABEL_WORD.match(w) for w in words):
@@ -270,9 +310,30 @@ def statements(turns: Sequence[Turn]) -> list[TranscriptStatement]:
 # --- speaker matching -------------------------------------------------------------------------
 
 _TITLES = (
-    "THE HONORABLE", "VICE PRESIDENT", "PRESIDENT", "SENATOR", "SEN", "REPRESENTATIVE", "REP",
-    "CONGRESSMAN", "CONGRESSWOMAN", "GOVERNOR", "GOV", "SECRETARY", "MAYOR", "JUDGE",
-    "CHAIRMAN", "CHAIRWOMAN", "CHAIR", "AMBASSADOR", "AMB", "HON", "MR", "MRS", "MS", "DR",
+    "THE HONORABLE",
+    "VICE PRESIDENT",
+    "PRESIDENT",
+    "SENATOR",
+    "SEN",
+    "REPRESENTATIVE",
+    "REP",
+    "CONGRESSMAN",
+    "CONGRESSWOMAN",
+    "GOVERNOR",
+    "GOV",
+    "SECRETARY",
+    "MAYOR",
+    "JUDGE",
+    "CHAIRMAN",
+    "CHAIRWOMAN",
+    "CHAIR",
+    "AMBASSADOR",
+    "AMB",
+    "HON",
+    "MR",
+    "MRS",
+    "MS",
+    "DR",
     "THE",
 )
 

@@ -115,8 +115,9 @@ class XAccountSource:
             result.skipped += len(late)
             tweets = [t for t in tweets if id_key(t.id) > id_key(since)]
         newest = newest_id((t.id for t in tweets), None if cursor is None else str(cursor))
-        newest = newest_id([str(r.get("id")) for r in raw_posts if str(r.get("id")).isdigit()],
-                           newest)
+        newest = newest_id(
+            [str(r.get("id")) for r in raw_posts if str(r.get("id")).isdigit()], newest
+        )
 
         pending = await self._load_pending(user_id)
         seen = await self._seen(user_id, tweets)
@@ -154,7 +155,10 @@ class XAccountSource:
     async def _initialise(self, user_id: str, result: RunResult) -> RunResult:
         """First run without backfill: remember where the timeline is, emit nothing."""
         page = await self._api.user_posts(
-            user_id, since_id=None, pagination_token=None, max_results=5,
+            user_id,
+            since_id=None,
+            pagination_token=None,
+            max_results=5,
             exclude_retweets=False,
         )
         ids = [str(p.get("id")) for p in page.posts if str(p.get("id")).isdigit()]
@@ -213,8 +217,9 @@ class XAccountSource:
             pipe.set(keys.x_pending(user_id), json.dumps(held))
         elif pending_before:
             pipe.delete(keys.x_pending(user_id))
-        emitted = {i for thread in stitched.closed for t in thread.tweets
-                   for i in (t.id, *t.edit_history)}
+        emitted = {
+            i for thread in stitched.closed for t in thread.tweets for i in (t.id, *t.edit_history)
+        }
         if emitted:
             stamp = time.time()
             seen_key = keys.x_seen(user_id)

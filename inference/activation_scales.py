@@ -84,14 +84,20 @@ def fix_activation_scales(model: Any, ranges: Mapping[str, tuple[float, float]])
         source = node.input[0]
         quantized, scale_name, zero_name = node.output
         scale, zero = scale_and_zero_point(*ranges[source])
-        model.graph.initializer.extend([
-            numpy_helper.from_array(np.array(scale, dtype=np.float32), scale_name),
-            numpy_helper.from_array(np.array(zero, dtype=np.uint8), zero_name),
-        ])
-        nodes.append(helper.make_node(
-            "QuantizeLinear", [source, scale_name, zero_name], [quantized],
-            name=f"{node.name or source}_fixed_scale",
-        ))
+        model.graph.initializer.extend(
+            [
+                numpy_helper.from_array(np.array(scale, dtype=np.float32), scale_name),
+                numpy_helper.from_array(np.array(zero, dtype=np.uint8), zero_name),
+            ]
+        )
+        nodes.append(
+            helper.make_node(
+                "QuantizeLinear",
+                [source, scale_name, zero_name],
+                [quantized],
+                name=f"{node.name or source}_fixed_scale",
+            )
+        )
         replaced += 1
     del model.graph.node[:]
     model.graph.node.extend(nodes)

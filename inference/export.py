@@ -159,12 +159,19 @@ def finish_int8_graph(path: Path) -> dict[str, int]:
     shifted = shift_weights(model, "uint8")
     if layer_norms or fused or shifted:
         onnx.save(model, str(path))
-    return {"layer_norms_rewritten": layer_norms, "integer_products_fused": fused,
-            "int8_weights_stored_as_uint8": shifted}
+    return {
+        "layer_norms_rewritten": layer_norms,
+        "integer_products_fused": fused,
+        "int8_weights_stored_as_uint8": shifted,
+    }
 
 
 def export_checkpoint(
-    checkpoint: Path, build_dir: Path, int8_path: Path, parity_texts: list[str], max_length: int,
+    checkpoint: Path,
+    build_dir: Path,
+    int8_path: Path,
+    parity_texts: list[str],
+    max_length: int,
     weight_bits: int = 8,
 ) -> ExportResult:
     """The whole chain for a ``save_pretrained`` folder; raises ParityError above tolerance."""

@@ -128,9 +128,7 @@ def product_session(
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = threads
-    return ort.InferenceSession(
-        model.SerializeToString(), opts, providers=["CPUExecutionProvider"]
-    )
+    return ort.InferenceSession(model.SerializeToString(), opts, providers=["CPUExecutionProvider"])
 
 
 @functools.cache
@@ -178,6 +176,11 @@ def load_for_host(path: Path, choice: StorageChoice) -> tuple[bytes | None, Stor
     if target is None:
         return None, ("int8" if "int8" in stored else "uint8") if stored else None
     shift_weights(model, target)
-    log.info("int8 weights re-stored for this CPU", model=str(path), storage=target,
-             u8s8_exact=exact, weight_bound=bound)
+    log.info(
+        "int8 weights re-stored for this CPU",
+        model=str(path),
+        storage=target,
+        u8s8_exact=exact,
+        weight_bound=bound,
+    )
     return model.SerializeToString(), target

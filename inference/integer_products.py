@@ -87,7 +87,10 @@ def fuse_integer_products(model: Any) -> int:
             inputs.append(bias)
         out = add.output[0] if bias is not None else rescale.output[0]
         fused = helper.make_node(
-            FUSED, inputs, [out], name=f"{node.name or node.output[0]}_to_float",
+            FUSED,
+            inputs,
+            [out],
+            name=f"{node.name or node.output[0]}_to_float",
             domain=MS_DOMAIN,
         )
         replace[id(node)] = fused

@@ -75,17 +75,26 @@ def decompose_layer_norms(model: Any) -> int:
         mean_inputs = [source] + ([axes_name] if opset >= 18 else [])
         mean_attrs: dict[str, Any] = {"keepdims": 1} | ({} if opset >= 18 else {"axes": [-1]})
         nodes += [
-            helper.make_node("ReduceMean", mean_inputs, [f"{p}/mean"], name=f"{p}/mean",
-                             **mean_attrs),
+            helper.make_node(
+                "ReduceMean", mean_inputs, [f"{p}/mean"], name=f"{p}/mean", **mean_attrs
+            ),
             helper.make_node("Sub", [source, f"{p}/mean"], [f"{p}/centred"], name=f"{p}/sub"),
         ]
         normed = f"{p}/normed" if beta else node.output[0]
-        nodes.append(helper.make_node(
-            "SimplifiedLayerNormalization", [f"{p}/centred", gamma], [normed], name=f"{p}/rms",
-            axis=-1, epsilon=_epsilon(node)))
+        nodes.append(
+            helper.make_node(
+                "SimplifiedLayerNormalization",
+                [f"{p}/centred", gamma],
+                [normed],
+                name=f"{p}/rms",
+                axis=-1,
+                epsilon=_epsilon(node),
+            )
+        )
         if beta:
-            nodes.append(helper.make_node("Add", [normed, beta], [node.output[0]],
-                                          name=f"{p}/beta"))
+            nodes.append(
+                helper.make_node("Add", [normed, beta], [node.output[0]], name=f"{p}/beta")
+            )
     if rewritten:
         if opset >= 18 and all(i.name != axes_name for i in graph.initializer):
             import numpy as np

@@ -244,8 +244,10 @@ def main(argv: list[str]) -> int:
         found = coordinate_search(
             [r.model_text() for r in train], [r.label for r in train], CONFIGS["fields+char14"]
         )
-        print(f"best: weights {found.weights} C={found.c:g} 5-fold AUC {found.auc:.4f} "
-              f"({len(found.tried)} tried); confirm with --cv before using")
+        print(
+            f"best: weights {found.weights} C={found.c:g} 5-fold AUC {found.auc:.4f} "
+            f"({len(found.tried)} tried); confirm with --cv before using"
+        )
         return 0
     if args.cv:
         configs = [n for n in args.cv_configs.split(",") if n]

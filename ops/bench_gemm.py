@@ -23,8 +23,11 @@ import numpy as np
 from ops.bench_doc import machine, write_section
 
 ROWS = 32 * 48  # statements x tokens in one model call
-SHAPES = (("attention projections", 384, 384), ("feed-forward in", 384, 1536),
-          ("feed-forward out", 1536, 384))
+SHAPES = (
+    ("attention projections", 384, 384),
+    ("feed-forward in", 384, 1536),
+    ("feed-forward out", 1536, 384),
+)
 
 
 @dataclass(frozen=True)
@@ -79,16 +82,33 @@ def measure(seconds: float) -> list[GemmRow]:
         flops = 2.0 * ROWS * k * n
         a32 = rng.standard_normal((ROWS, k), dtype=np.float32)
         a8 = rng.integers(0, 256, (ROWS, k), dtype=np.uint8)
-        fp32 = _session("MatMul", TensorProto.FLOAT, rng.standard_normal((k, n), dtype=np.float32),
-                        TensorProto.FLOAT, ROWS)
+        fp32 = _session(
+            "MatMul",
+            TensorProto.FLOAT,
+            rng.standard_normal((k, n), dtype=np.float32),
+            TensorProto.FLOAT,
+            ROWS,
+        )
         s8_w = rng.integers(-128, 128, (k, n), dtype=np.int8)
         u8_w = rng.integers(0, 256, (k, n), dtype=np.uint8)
         s8 = _session("MatMulInteger", TensorProto.UINT8, s8_w, TensorProto.INT32, ROWS)
         u8 = _session("MatMulInteger", TensorProto.UINT8, u8_w, TensorProto.INT32, ROWS)
-        f, i8, iu8 = (ops_per_s(fp32, a32, flops, seconds), ops_per_s(s8, a8, flops, seconds),
-                      ops_per_s(u8, a8, flops, seconds))
-        rows.append(GemmRow(f"{name} ({ROWS}x{k} . {k}x{n})", f / 1e9, i8 / 1e9, iu8 / 1e9,
-                            wrong_entries(s8, a8, s8_w), wrong_entries(u8, a8, u8_w), ROWS * n))
+        f, i8, iu8 = (
+            ops_per_s(fp32, a32, flops, seconds),
+            ops_per_s(s8, a8, flops, seconds),
+            ops_per_s(u8, a8, flops, seconds),
+        )
+        rows.append(
+            GemmRow(
+                f"{name} ({ROWS}x{k} . {k}x{n})",
+                f / 1e9,
+                i8 / 1e9,
+                iu8 / 1e9,
+                wrong_entries(s8, a8, s8_w),
+                wrong_entries(u8, a8, u8_w),
+                ROWS * n,
+            )
+        )
     return rows
 
 
@@ -114,9 +134,11 @@ def main(argv: list[str]) -> int:
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for r in rows:
-        lines.append(f"| {r.layer} | {r.fp32:.1f} | {r.u8s8:.1f} | {r.u8u8:.1f} | "
-                     f"{r.best_ratio:.2f}x | {r.u8s8_wrong:,} of {r.entries:,} | "
-                     f"{r.u8u8_wrong:,} of {r.entries:,} |")
+        lines.append(
+            f"| {r.layer} | {r.fp32:.1f} | {r.u8s8:.1f} | {r.u8u8:.1f} | "
+            f"{r.best_ratio:.2f}x | {r.u8s8_wrong:,} of {r.entries:,} | "
+            f"{r.u8u8_wrong:,} of {r.entries:,} |"
+        )
     lines += [
         "",
         f"On this host an int8 product is at best {best_int8:.2f}x its fp32 one. The rest of "

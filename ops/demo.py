@@ -82,8 +82,10 @@ async def publisher_summary(stack: LocalStack) -> list[str]:
             lines.append(f"IPFS feed: /ipns/{name} (empty)")
         else:
             cid, page = head
-            lines.append(f"IPFS feed: /ipns/{name} -> head page {page.number} ({cid}), "
-                         f"{len(page.entries)} entries on it")
+            lines.append(
+                f"IPFS feed: /ipns/{name} -> head page {page.number} ({cid}), "
+                f"{len(page.entries)} entries on it"
+            )
     cards = sorted((DEMO_DIR / "cards").glob("*.png"))
     if cards:
         lines.append(f"cards: {len(cards)} PNGs in {DEMO_DIR / 'cards'} (e.g. {cards[0].name})")

@@ -58,7 +58,12 @@ def make_scorer(
 
 
 def fix_scales(
-    int8: Path, tokenizer_json: Path, pad_id: int, max_length: int, data_dir: Path, n: int,
+    int8: Path,
+    tokenizer_json: Path,
+    pad_id: int,
+    max_length: int,
+    data_dir: Path,
+    n: int,
     seed: int = 0,
 ) -> dict[str, Any] | None:
     """Give the int8 graph constant activation scales from ``n`` training statements
@@ -85,8 +90,12 @@ def fix_scales(
     fixed = fix_activation_scales(model, observed_ranges(model, feeds))
     fused = fuse_integer_products(model)  # possible now that the scales are constants
     onnx.save(model, str(int8))
-    return {"fixed_tensors": fixed, "calibrated_on": f"{len(texts)} LIAR train statements, "
-            f"shuffled with seed {seed}, real tokens only", "fused_products": fused}
+    return {
+        "fixed_tensors": fixed,
+        "calibrated_on": f"{len(texts)} LIAR train statements, "
+        f"shuffled with seed {seed}, real tokens only",
+        "fused_products": fused,
+    }
 
 
 def write_tokenizer_json(checkpoint: Path, dest: Path) -> int:
@@ -197,16 +206,25 @@ def export(args: argparse.Namespace) -> dict[str, Any]:
     valid = load_split("valid", Path(args.data_dir))[: args.limit_valid]
     texts = [r.model_text() for r in valid]
     labels = [r.label for r in valid]
-    result = export_checkpoint(ckpt, build, out / INT8, texts[:32], args.max_length,
-                               args.weight_bits)
+    result = export_checkpoint(
+        ckpt, build, out / INT8, texts[:32], args.max_length, args.weight_bits
+    )
     print(f"parity: max |logit diff| ONNX fp32 vs PyTorch = {result.parity_max_abs_diff:.2e}")
     pad_id = write_tokenizer_json(ckpt, out / "tokenizer.json")
-    scales = fix_scales(out / INT8, out / "tokenizer.json", pad_id, args.max_length,
-                        Path(args.data_dir), args.scale_statements)
+    scales = fix_scales(
+        out / INT8,
+        out / "tokenizer.json",
+        pad_id,
+        args.max_length,
+        Path(args.data_dir),
+        args.scale_statements,
+    )
     if scales:
-        print(f"activation scales fixed: {scales['fixed_tensors']} tensors "
-              f"({scales['calibrated_on']}); {scales['fused_products']} integer products "
-              "fused with their rescaling")
+        print(
+            f"activation scales fixed: {scales['fixed_tensors']} tensors "
+            f"({scales['calibrated_on']}); {scales['fused_products']} integer products "
+            "fused with their rescaling"
+        )
     tfidf_src = Path(args.ensemble_tfidf) if args.ensemble_tfidf else None
     if tfidf_src:
         shutil.copyfile(tfidf_src, out / MEMBER)
@@ -364,11 +382,16 @@ def main(argv: list[str]) -> int:
     p.add_argument("--max-length", type=int, default=128)
     p.add_argument("--buckets", type=int, default=8)
     p.add_argument(
-        "--scale-statements", type=int, default=2048,
+        "--scale-statements",
+        type=int,
+        default=2048,
         help="training statements that fix the int8 graph's activation scales (0: dynamic)",
     )
     p.add_argument(
-        "--weight-bits", type=int, choices=(7, 8), default=8,
+        "--weight-bits",
+        type=int,
+        choices=(7, 8),
+        default=8,
         help="7: weights in [-64, 64], exact on the fast u8 x s8 kernels of AVX2 CPUs too "
         "(faster there, a little less accurate; docs/model.md)",
     )

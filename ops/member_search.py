@@ -72,8 +72,10 @@ def coordinate_search(
                     aucs[c].append(roc_auc(y[te].tolist(), p))
             result.tried[w] = {c: float(np.mean(v)) for c, v in aucs.items()}
             cells = " ".join(f"C={c:g}:{m:.4f}" for c, m in result.tried[w].items())
-            log(" ".join(f"{block_name(s)}={wi:g}" for s, wi in zip(specs, w, strict=True))
-                + f" | {cells}")
+            log(
+                " ".join(f"{block_name(s)}={wi:g}" for s, wi in zip(specs, w, strict=True))
+                + f" | {cells}"
+            )
         c_best = max(result.tried[w], key=lambda c: result.tried[w][c])
         return result.tried[w][c_best], c_best
 

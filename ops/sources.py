@@ -14,8 +14,16 @@ from bot.registry import configured
 from bot.status import read_status
 from config.settings import Settings, get_settings
 
-COLUMNS = ("name", "interval", "last_run_at", "cursor", "emitted", "skipped", "errored",
-           "last_error")
+COLUMNS = (
+    "name",
+    "interval",
+    "last_run_at",
+    "cursor",
+    "emitted",
+    "skipped",
+    "errored",
+    "last_error",
+)
 
 
 async def collect(settings: Settings) -> list[dict[str, Any]]:
@@ -55,8 +63,9 @@ def render(rows: list[dict[str, Any]]) -> str:
         return "no sources configured (sources.x_accounts / sources.feeds in config)"
     table = [list(COLUMNS)] + [[str(r[c])[:60] for c in COLUMNS] for r in rows]
     widths = [max(len(row[i]) for row in table) for i in range(len(COLUMNS))]
-    return "\n".join("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip()
-                     for row in table)
+    return "\n".join(
+        "  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip() for row in table
+    )
 
 
 def main(argv: list[str]) -> int:

@@ -35,7 +35,12 @@ def main(argv: list[str]) -> int:
         log.info("topics created", topics=created, partitions=settings.partitions)
     from streams.worker import app
 
-    sys.argv = ["claimwatch-worker", "worker", "--without-web", "-l",
-                faust_log_level(settings.log_level)]
+    sys.argv = [
+        "claimwatch-worker",
+        "worker",
+        "--without-web",
+        "-l",
+        faust_log_level(settings.log_level),
+    ]
     app.main()
     return 0

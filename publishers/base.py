@@ -37,9 +37,7 @@ class Publisher(Protocol):
 
     channel: str
 
-    async def publish(
-        self, prediction: dict[str, Any], card: CardImage | None
-    ) -> PublishOutcome:
+    async def publish(self, prediction: dict[str, Any], card: CardImage | None) -> PublishOutcome:
         """Publish once. Raise PublishError on failure."""
         ...
 

@@ -82,39 +82,80 @@ class Conflict(Exception):
     """The entry changed under us (another worker won); re-read and re-plan."""
 
 
-def claim(entry: LedgerEntry | None, *, channel: str, statement_id: str, owner: str,
-          now: float, lease_s: float, max_attempts: int) -> LedgerEntry:
+def claim(
+    entry: LedgerEntry | None,
+    *,
+    channel: str,
+    statement_id: str,
+    owner: str,
+    now: float,
+    lease_s: float,
+    max_attempts: int,
+) -> LedgerEntry:
     """Take the lease for one attempt; out of attempts -> dead."""
     if entry is None:
-        entry = LedgerEntry(channel=channel, statement_id=statement_id, state=State.PENDING,
-                            created_at=now)
+        entry = LedgerEntry(
+            channel=channel, statement_id=statement_id, state=State.PENDING, created_at=now
+        )
     if entry.state is not State.PENDING or entry.lease_until > now:
         raise Conflict(f"cannot claim a {entry.state} entry held until {entry.lease_until}")
     if entry.attempts >= max_attempts:
-        return replace(entry, state=State.DEAD, owner="", lease_until=0.0, updated_at=now,
-                       error=f"gave up after {entry.attempts} attempts: {entry.error}")
-    return replace(entry, attempts=entry.attempts + 1, owner=owner, lease_until=now + lease_s,
-                   updated_at=now)
+        return replace(
+            entry,
+            state=State.DEAD,
+            owner="",
+            lease_until=0.0,
+            updated_at=now,
+            error=f"gave up after {entry.attempts} attempts: {entry.error}",
+        )
+    return replace(
+        entry, attempts=entry.attempts + 1, owner=owner, lease_until=now + lease_s, updated_at=now
+    )
 
 
-def complete(entry: LedgerEntry | None, *, channel: str, statement_id: str, external_id: str,
-             now: float, cid: str | None = None, url: str | None = None) -> LedgerEntry:
+def complete(
+    entry: LedgerEntry | None,
+    *,
+    channel: str,
+    statement_id: str,
+    external_id: str,
+    now: float,
+    cid: str | None = None,
+    url: str | None = None,
+) -> LedgerEntry:
     """Record the publish. Done wins over anything (the post exists, whoever made it)."""
     if entry is None:
-        entry = LedgerEntry(channel=channel, statement_id=statement_id, state=State.PENDING,
-                            created_at=now)
+        entry = LedgerEntry(
+            channel=channel, statement_id=statement_id, state=State.PENDING, created_at=now
+        )
     if entry.state is State.DONE:
         return entry
-    return replace(entry, state=State.DONE, external_id=external_id, cid=cid, url=url,
-                   owner="", lease_until=0.0, error=None, updated_at=now)
+    return replace(
+        entry,
+        state=State.DONE,
+        external_id=external_id,
+        cid=cid,
+        url=url,
+        owner="",
+        lease_until=0.0,
+        error=None,
+        updated_at=now,
+    )
 
 
-def release(entry: LedgerEntry, *, owner: str, now: float, error: str,
-            retry_after_s: float) -> LedgerEntry:
+def release(
+    entry: LedgerEntry, *, owner: str, now: float, error: str, retry_after_s: float
+) -> LedgerEntry:
     """A retryable failure: give the lease back, retry no sooner than ``retry_after_s``."""
     _check_owner(entry, owner)
-    return replace(entry, owner="", lease_until=0.0, not_before=now + max(0.0, retry_after_s),
-                   error=error, updated_at=now)
+    return replace(
+        entry,
+        owner="",
+        lease_until=0.0,
+        not_before=now + max(0.0, retry_after_s),
+        error=error,
+        updated_at=now,
+    )
 
 
 def kill(entry: LedgerEntry, *, owner: str | None, now: float, error: str) -> LedgerEntry:
@@ -123,8 +164,7 @@ def kill(entry: LedgerEntry, *, owner: str | None, now: float, error: str) -> Le
         _check_owner(entry, owner)
     if entry.state is State.DONE:
         raise Conflict("already done")
-    return replace(entry, state=State.DEAD, owner="", lease_until=0.0, error=error,
-                   updated_at=now)
+    return replace(entry, state=State.DEAD, owner="", lease_until=0.0, error=error, updated_at=now)
 
 
 def _check_owner(entry: LedgerEntry, owner: str) -> None:

@@ -24,7 +24,9 @@ class LedgerStore(Protocol):
     async def get(self, channel: str, statement_id: str) -> LedgerEntry | None: ...
 
     async def transition(
-        self, channel: str, statement_id: str,
+        self,
+        channel: str,
+        statement_id: str,
         change: Callable[[LedgerEntry | None], LedgerEntry],
     ) -> LedgerEntry: ...
 
@@ -61,8 +63,10 @@ def to_mapping(entry: LedgerEntry) -> dict[str, str]:
 
 
 def from_mapping(raw: dict[Any, Any]) -> LedgerEntry:
-    data = {(k.decode() if isinstance(k, bytes) else k): (v.decode() if isinstance(v, bytes)
-                                                          else v) for k, v in raw.items()}
+    data = {
+        (k.decode() if isinstance(k, bytes) else k): (v.decode() if isinstance(v, bytes) else v)
+        for k, v in raw.items()
+    }
     kwargs: dict[str, Any] = {}
     for name, kind in _FIELD_TYPES.items():
         if name not in data:
@@ -88,7 +92,9 @@ class RedisLedgerStore:
         return from_mapping(raw) if raw else None
 
     async def transition(
-        self, channel: str, statement_id: str,
+        self,
+        channel: str,
+        statement_id: str,
         change: Callable[[LedgerEntry | None], LedgerEntry],
     ) -> LedgerEntry:
         """Apply ``change`` atomically; exceptions it raises (``Conflict``) pass through."""

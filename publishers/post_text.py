@@ -19,8 +19,9 @@ URL_WEIGHT = 23
 ELLIPSIS = "…"
 _LIGHT_RANGES = ((0, 4351), (8192, 8205), (8208, 8223), (8242, 8247))
 _URL = re.compile(r"https?://\S+", re.IGNORECASE)
-_BARE_DOMAIN = re.compile(r"\b[a-z0-9][a-z0-9-]*(?:\.[a-z0-9-]+)*\.[a-z]{2,}\b(?:/\S*)?",
-                          re.IGNORECASE)
+_BARE_DOMAIN = re.compile(
+    r"\b[a-z0-9][a-z0-9-]*(?:\.[a-z0-9-]+)*\.[a-z]{2,}\b(?:/\S*)?", re.IGNORECASE
+)
 FIELDS = ("verdict", "ppv_pct", "author", "quote", "statement_url", "feed_url", "marker")
 
 
@@ -29,9 +30,7 @@ class TemplateError(ValueError):
 
 
 # Every code point outside the light ranges: each adds 1 to the length (it weighs 2).
-_HEAVY = re.compile(
-    "[^" + "".join(f"{chr(lo)}-{chr(hi)}" for lo, hi in _LIGHT_RANGES) + "]"
-)
+_HEAVY = re.compile("[^" + "".join(f"{chr(lo)}-{chr(hi)}" for lo, hi in _LIGHT_RANGES) + "]")
 
 
 def char_weight(ch: str) -> int:
@@ -49,7 +48,7 @@ def weighted_length(text: str) -> int:
     """Length as X counts it against the 280 limit."""
     total, pos = 0, 0
     for match in _URL.finditer(text):
-        total += _weighted_non_url(text[pos:match.start()]) + URL_WEIGHT
+        total += _weighted_non_url(text[pos : match.start()]) + URL_WEIGHT
         pos = match.end()
     return total + _weighted_non_url(text[pos:])
 
@@ -57,7 +56,7 @@ def weighted_length(text: str) -> int:
 def _weighted_non_url(text: str) -> int:
     total, pos = 0, 0
     for match in _BARE_DOMAIN.finditer(text):
-        total += _plain_weight(text[pos:match.start()])
+        total += _plain_weight(text[pos : match.start()])
         total += max(URL_WEIGHT, _plain_weight(match.group()))
         pos = match.end()
     return total + _plain_weight(text[pos:])

@@ -48,30 +48,36 @@ def refill(bucket: Bucket, state: BucketState | None, now: float) -> BucketState
     return BucketState(min(float(bucket.capacity), state.tokens + elapsed * bucket.rate), now)
 
 
-def decide(buckets: Sequence[Bucket], states: Sequence[BucketState | None], now: float,
-           cost: float = 1.0) -> Decision:
+def decide(
+    buckets: Sequence[Bucket], states: Sequence[BucketState | None], now: float, cost: float = 1.0
+) -> Decision:
     """Take ``cost`` tokens from every bucket, or say how long to wait."""
     current = [refill(b, s, now) for b, s in zip(buckets, states, strict=True)]
-    short = [(cost - s.tokens) / b.rate for b, s in zip(buckets, current, strict=True)
-             if s.tokens < cost]
+    short = [
+        (cost - s.tokens) / b.rate for b, s in zip(buckets, current, strict=True) if s.tokens < cost
+    ]
     if short:
         return Decision(False, max(short), tuple(current))
     return Decision(True, 0.0, tuple(BucketState(s.tokens - cost, now) for s in current))
 
 
-def x_post_buckets(window_posts: int, window_s: float, hourly_cap: int,
-                   daily_cap: int) -> list[Bucket]:
+def x_post_buckets(
+    window_posts: int, window_s: float, hourly_cap: int, daily_cap: int
+) -> list[Bucket]:
     """The buckets an X post must pass."""
-    return [Bucket("x:posts:window", window_posts, window_s),
-            Bucket("x:posts:hour", hourly_cap, 3600.0),
-            Bucket("x:posts:day", daily_cap, 86400.0)]
+    return [
+        Bucket("x:posts:window", window_posts, window_s),
+        Bucket("x:posts:hour", hourly_cap, 3600.0),
+        Bucket("x:posts:day", daily_cap, 86400.0),
+    ]
 
 
 class RedisRateLimiter:
     """Token buckets in Redis hashes at ``keys.rate_limit(name)``."""
 
-    def __init__(self, redis: Redis, buckets: Sequence[Bucket],
-                 clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, redis: Redis, buckets: Sequence[Bucket], clock: Callable[[], float] = time.time
+    ) -> None:
         self._redis = redis
         self._buckets = list(buckets)
         self._clock = clock
@@ -86,10 +92,16 @@ class RedisRateLimiter:
                     states = [await self._read(pipe, n) for n in names]
                     decision = decide(self._buckets, states, self._clock(), cost)
                     pipe.multi()
-                    for name, bucket, state in zip(names, self._buckets, decision.states,
-                                                   strict=True):
-                        pipe.hset(name, mapping={"tokens": repr(state.tokens),
-                                                 "updated_at": repr(state.updated_at)})
+                    for name, bucket, state in zip(
+                        names, self._buckets, decision.states, strict=True
+                    ):
+                        pipe.hset(
+                            name,
+                            mapping={
+                                "tokens": repr(state.tokens),
+                                "updated_at": repr(state.updated_at),
+                            },
+                        )
                         pipe.expire(name, int(bucket.period_s * 2) + 1)
                     await pipe.execute()
                     return decision.wait_s

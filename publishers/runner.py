@@ -69,11 +69,15 @@ class PublishJob:
 def job_from_request(request: PublishRequest | dict[str, Any]) -> PublishJob:
     """Accept the PublishRequest record or its JSON dict; the prediction document is the one
     every channel publishes (``publishers.prediction.build_prediction``)."""
-    record = request if isinstance(request, PublishRequest) else PublishRequest.from_data(
-        dict(request))
-    return PublishJob(statement_id=str(record.statement_id), channel=str(record.channel),
-                      dry_run=bool(record.dry_run),
-                      prediction=build_prediction(record.scored))
+    record = (
+        request if isinstance(request, PublishRequest) else PublishRequest.from_data(dict(request))
+    )
+    return PublishJob(
+        statement_id=str(record.statement_id),
+        channel=str(record.channel),
+        dry_run=bool(record.dry_run),
+        prediction=build_prediction(record.scored),
+    )
 
 
 def default_owner() -> str:
@@ -81,11 +85,19 @@ def default_owner() -> str:
 
 
 class PublishRunner:
-    def __init__(self, publisher: Publisher, store: LedgerStore, *, lease_s: float = 120.0,
-                 max_attempts: int = 5, backoff_base_s: float = 2.0,
-                 backoff_max_s: float = 300.0, owner: str | None = None,
-                 clock: Callable[[], float] = time.time,
-                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
+    def __init__(
+        self,
+        publisher: Publisher,
+        store: LedgerStore,
+        *,
+        lease_s: float = 120.0,
+        max_attempts: int = 5,
+        backoff_base_s: float = 2.0,
+        backoff_max_s: float = 300.0,
+        owner: str | None = None,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
         self.publisher = publisher
         self._store = store
         self._lease_s = lease_s
@@ -95,8 +107,9 @@ class PublishRunner:
         self._clock = clock
         self._sleep = sleep
 
-    async def handle(self, request: PublishRequest | dict[str, Any],
-                     card: CardImage | None) -> RunnerResult:
+    async def handle(
+        self, request: PublishRequest | dict[str, Any], card: CardImage | None
+    ) -> RunnerResult:
         job = job_from_request(request)
         if job.channel != self.publisher.channel:
             raise ValueError(f"{job.channel} request given to the {self.publisher.channel} runner")
@@ -128,9 +141,19 @@ class PublishRunner:
                 return self._result("done", job, await self._record(channel, sid, existing))
 
         try:
-            entry = await self._store.transition(channel, sid, lambda e: ledger.claim(
-                e, channel=channel, statement_id=sid, owner=self.owner, now=self._clock(),
-                lease_s=self._lease_s, max_attempts=self._max_attempts))
+            entry = await self._store.transition(
+                channel,
+                sid,
+                lambda e: ledger.claim(
+                    e,
+                    channel=channel,
+                    statement_id=sid,
+                    owner=self.owner,
+                    now=self._clock(),
+                    lease_s=self._lease_s,
+                    max_attempts=self._max_attempts,
+                ),
+            )
         except Conflict as exc:
             return self._later(job, 1.0, entry, str(exc))
         if entry.state is State.DEAD:
@@ -146,7 +169,8 @@ class PublishRunner:
         return self._result("done", job, entry)
 
     async def rehearse_batch(
-        self, requests: Sequence[PublishRequest | dict[str, Any]],
+        self,
+        requests: Sequence[PublishRequest | dict[str, Any]],
         cards: Sequence[CardImage | None],
     ) -> list[RunnerResult | None]:
         """Dry-run requests of this channel, rehearsed and recorded in one Redis round trip
@@ -159,8 +183,9 @@ class PublishRunner:
         channel = self.publisher.channel + DRY_RUN_SUFFIX
         return await self._rehearse_jobs(list(zip(jobs, cards, strict=True)), channel)
 
-    async def _rehearse_jobs(self, items: Sequence[tuple[PublishJob, CardImage | None]],
-                             channel: str) -> list[RunnerResult | None]:
+    async def _rehearse_jobs(
+        self, items: Sequence[tuple[PublishJob, CardImage | None]], channel: str
+    ) -> list[RunnerResult | None]:
         """A dry run touches nothing outside, so it needs no lease: rehearse, then record it
         done with a write that only creates the entry (one round trip for the whole batch).
         None where the ledger already has the entry (a redelivery, or the same request twice
@@ -174,23 +199,37 @@ class PublishRunner:
                 outcome = await self._publish(job, card)
             except Exception:  # the full path retries it under a lease and reports the failure
                 continue
-            entries.append(ledger.complete(
-                None, channel=channel, statement_id=job.statement_id,
-                external_id=outcome.external_id, now=self._clock(), cid=outcome.cid,
-                url=outcome.url))
+            entries.append(
+                ledger.complete(
+                    None,
+                    channel=channel,
+                    statement_id=job.statement_id,
+                    external_id=outcome.external_id,
+                    now=self._clock(),
+                    cid=outcome.cid,
+                    url=outcome.url,
+                )
+            )
             at.append(i)
         created = await self._store.create_many(entries)
         for i, entry, new in zip(at, entries, created, strict=True):
             if new:
                 job = items[i][0]
-                log.debug("rehearsed", statement_id=job.statement_id, channel=channel,
-                          external_id=entry.external_id)
+                log.debug(
+                    "rehearsed",
+                    statement_id=job.statement_id,
+                    channel=channel,
+                    external_id=entry.external_id,
+                )
                 results[i] = self._result("done", job, entry)
         return results
 
-    async def handle_until_settled(self, request: PublishRequest | dict[str, Any],
-                                   card: CardImage | None,
-                                   max_wait_s: float = 900.0) -> RunnerResult:
+    async def handle_until_settled(
+        self,
+        request: PublishRequest | dict[str, Any],
+        card: CardImage | None,
+        max_wait_s: float = 900.0,
+    ) -> RunnerResult:
         """``handle`` again after each retry_later, waiting as told, up to ``max_wait_s``."""
         waited = 0.0
         while True:
@@ -213,12 +252,23 @@ class PublishRunner:
         return await self.publisher.publish(job.prediction, card)
 
     async def _record(self, channel: str, sid: str, outcome: PublishOutcome) -> LedgerEntry:
-        return await self._store.transition(channel, sid, lambda e: ledger.complete(
-            e, channel=channel, statement_id=sid, external_id=outcome.external_id,
-            now=self._clock(), cid=outcome.cid, url=outcome.url))
+        return await self._store.transition(
+            channel,
+            sid,
+            lambda e: ledger.complete(
+                e,
+                channel=channel,
+                statement_id=sid,
+                external_id=outcome.external_id,
+                now=self._clock(),
+                cid=outcome.cid,
+                url=outcome.url,
+            ),
+        )
 
-    async def _failed(self, job: PublishJob, channel: str, entry: LedgerEntry,
-                      exc: Exception) -> RunnerResult:
+    async def _failed(
+        self, job: PublishJob, channel: str, entry: LedgerEntry, exc: Exception
+    ) -> RunnerResult:
         sid = job.statement_id
         retryable = exc.retryable if isinstance(exc, PublishError) else True
         if not isinstance(exc, PublishError):
@@ -229,33 +279,61 @@ class PublishRunner:
             if not retryable or entry.attempts >= self._max_attempts:
                 if retryable:
                     message = f"gave up after {entry.attempts} attempts: {message}"
-                dead = await self._store.transition(channel, sid, lambda e: ledger.kill(
-                    _present(e), owner=self.owner, now=now, error=message))
+                dead = await self._store.transition(
+                    channel,
+                    sid,
+                    lambda e: ledger.kill(_present(e), owner=self.owner, now=now, error=message),
+                )
                 log.warning("dead-lettered", statement_id=sid, channel=channel, error=message)
                 return self._result("dead", job, dead)
             after = getattr(exc, "retry_after_s", None)
             wait = after if after is not None else self._backoff_s(entry)
-            released = await self._store.transition(channel, sid, lambda e: ledger.release(
-                _present(e), owner=self.owner, now=now, error=message, retry_after_s=wait))
+            released = await self._store.transition(
+                channel,
+                sid,
+                lambda e: ledger.release(
+                    _present(e), owner=self.owner, now=now, error=message, retry_after_s=wait
+                ),
+            )
         except Conflict as lost:
             return self._later(job, 1.0, entry, f"{message}; {lost}")
-        log.info("publish failed, will retry", statement_id=sid, channel=channel,
-                 error=message, retry_after_s=wait)
+        log.info(
+            "publish failed, will retry",
+            statement_id=sid,
+            channel=channel,
+            error=message,
+            retry_after_s=wait,
+        )
         return self._later(job, wait, released, message)
 
     def _backoff_s(self, entry: LedgerEntry | None) -> float:
         return ledger.backoff_s(entry.attempts if entry else 1, *self._backoff)
 
-    def _later(self, job: PublishJob, wait_s: float, entry: LedgerEntry | None,
-               error: str) -> RunnerResult:
-        return RunnerResult("retry_later", job.statement_id, job.channel, job.dry_run,
-                            retry_after_s=max(0.0, wait_s), error=error,
-                            attempts=entry.attempts if entry else 0)
+    def _later(
+        self, job: PublishJob, wait_s: float, entry: LedgerEntry | None, error: str
+    ) -> RunnerResult:
+        return RunnerResult(
+            "retry_later",
+            job.statement_id,
+            job.channel,
+            job.dry_run,
+            retry_after_s=max(0.0, wait_s),
+            error=error,
+            attempts=entry.attempts if entry else 0,
+        )
 
     def _result(self, status: Status, job: PublishJob, entry: LedgerEntry) -> RunnerResult:
-        return RunnerResult(status, job.statement_id, job.channel, job.dry_run,
-                            external_id=entry.external_id, cid=entry.cid, url=entry.url,
-                            error=entry.error, attempts=entry.attempts)
+        return RunnerResult(
+            status,
+            job.statement_id,
+            job.channel,
+            job.dry_run,
+            external_id=entry.external_id,
+            cid=entry.cid,
+            url=entry.url,
+            error=entry.error,
+            attempts=entry.attempts,
+        )
 
 
 def _present(entry: LedgerEntry | None) -> LedgerEntry:

@@ -19,8 +19,7 @@ class XFailure:
     retry_after_s: float | None = None
 
 
-def classify(status: int | None, reset_header: str | None, message: str,
-             now: float) -> XFailure:
+def classify(status: int | None, reset_header: str | None, message: str, now: float) -> XFailure:
     """Pure: an HTTP status (None = no response) and the reset header -> what to do."""
     if status is None or status >= 500:
         return XFailure("transient", message)
@@ -37,8 +36,11 @@ def describe(exc: BaseException) -> tuple[int | None, str | None, str]:
     if isinstance(exc, tweepy.HTTPException):
         response = exc.response
         messages = "; ".join(exc.api_messages) or response.reason or ""
-        return (response.status_code, response.headers.get("x-rate-limit-reset"),
-                f"X API {response.status_code}: {messages}")
+        return (
+            response.status_code,
+            response.headers.get("x-rate-limit-reset"),
+            f"X API {response.status_code}: {messages}",
+        )
     if isinstance(exc, requests.RequestException):
         return None, None, f"X API unreachable: {type(exc).__name__}: {exc}"
     raise TypeError(f"not an X API error: {exc!r}")
@@ -50,7 +52,10 @@ def raise_for_status(response: requests.Response) -> None:
     if 200 <= code < 300:
         return
     exc_type: type[tweepy.HTTPException] = {
-        400: tweepy.BadRequest, 401: tweepy.Unauthorized, 403: tweepy.Forbidden,
-        404: tweepy.NotFound, 429: tweepy.TooManyRequests,
+        400: tweepy.BadRequest,
+        401: tweepy.Unauthorized,
+        403: tweepy.Forbidden,
+        404: tweepy.NotFound,
+        429: tweepy.TooManyRequests,
     }.get(code, tweepy.TwitterServerError if code >= 500 else tweepy.HTTPException)
     raise exc_type(response)

@@ -19,15 +19,19 @@ MAX_ALT_TEXT = 1000
 def upload_image(session: requests.Session, auth: Any, png: bytes) -> str:
     """Upload a PNG for a post; returns the media id."""
     response = session.post(
-        f"{API}/2/media/upload", auth=auth,
+        f"{API}/2/media/upload",
+        auth=auth,
         files={"media": ("card.png", png, "image/png")},
-        data={"media_category": "tweet_image"})
+        data={"media_category": "tweet_image"},
+    )
     raise_for_status(response)
     return str(response.json()["data"]["id"])
 
 
 def set_alt_text(session: requests.Session, auth: Any, media_id: str, alt_text: str) -> None:
     response = session.post(
-        f"{API}/2/media/metadata", auth=auth,
-        json={"id": media_id, "metadata": {"alt_text": {"text": alt_text[:MAX_ALT_TEXT]}}})
+        f"{API}/2/media/metadata",
+        auth=auth,
+        json={"id": media_id, "metadata": {"alt_text": {"text": alt_text[:MAX_ALT_TEXT]}}},
+    )
     raise_for_status(response)

@@ -50,8 +50,12 @@ class XCredentials:
     @classmethod
     def from_settings(cls, settings: Settings) -> XCredentials | None:
         """None unless all four user-context secrets are set."""
-        parts = [settings.x_api_key, settings.x_api_secret, settings.x_access_token,
-                 settings.x_access_token_secret]
+        parts = [
+            settings.x_api_key,
+            settings.x_api_secret,
+            settings.x_access_token,
+            settings.x_access_token_secret,
+        ]
         if any(p is None or not p.get_secret_value() for p in parts):
             return None
         key, secret, token, token_secret = (p.get_secret_value() for p in parts if p)
@@ -62,14 +66,21 @@ class XCredentials:
 class XPublisher:
     channel = "x"
 
-    def __init__(self, settings: XSettings, credentials: XCredentials | None,
-                 limiter: PostLimiter | None = None, *,
-                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-                 clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        settings: XSettings,
+        credentials: XCredentials | None,
+        limiter: PostLimiter | None = None,
+        *,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         check_template(settings.post_template)
         if credentials is None and not settings.dry_run:
-            raise ValueError("X credentials missing: set CLAIMWATCH_X_API_KEY, _API_SECRET, "
-                             "_ACCESS_TOKEN, _ACCESS_TOKEN_SECRET (or x.dry_run: true)")
+            raise ValueError(
+                "X credentials missing: set CLAIMWATCH_X_API_KEY, _API_SECRET, "
+                "_ACCESS_TOKEN, _ACCESS_TOKEN_SECRET (or x.dry_run: true)"
+            )
         self._settings = settings
         self._credentials = credentials
         self._limiter = limiter
@@ -83,18 +94,20 @@ class XPublisher:
         if credentials is not None:
             self._client = tweepy.Client(
                 bearer_token=credentials.bearer_token,
-                consumer_key=credentials.api_key, consumer_secret=credentials.api_secret,
+                consumer_key=credentials.api_key,
+                consumer_secret=credentials.api_secret,
                 access_token=credentials.access_token,
                 access_token_secret=credentials.access_token_secret,
-                return_type=dict, wait_on_rate_limit=False)
+                return_type=dict,
+                wait_on_rate_limit=False,
+            )
             mount_x(self._client.session, settings.api_base_url, settings.request_timeout_s)
 
     def render(self, prediction: dict[str, Any]) -> str:
         fields = fields_from_prediction(prediction, self._settings.feed_url)
         return render_post(self._settings.post_template, fields)
 
-    async def publish(self, prediction: dict[str, Any], card: CardImage | None
-                      ) -> PublishOutcome:
+    async def publish(self, prediction: dict[str, Any], card: CardImage | None) -> PublishOutcome:
         try:
             text = self.render(prediction)
         except ValueError as exc:
@@ -104,16 +117,19 @@ class XPublisher:
         if self._limiter is not None:
             wait = await self._limiter.try_acquire()
             if wait > 0:
-                raise PublishError("our posting limit is reached", retryable=True,
-                                   retry_after_s=wait)
+                raise PublishError(
+                    "our posting limit is reached", retryable=True, retry_after_s=wait
+                )
         async with self._lock:
             media_ids: list[str] | None = None
             if card is not None:
-                media_id = await self._call(lambda: upload_image(
-                    self._session, self._auth(), card.png))
+                media_id = await self._call(
+                    lambda: upload_image(self._session, self._auth(), card.png)
+                )
                 if card.alt_text:
-                    await self._call(lambda: set_alt_text(
-                        self._session, self._auth(), media_id, card.alt_text))
+                    await self._call(
+                        lambda: set_alt_text(self._session, self._auth(), media_id, card.alt_text)
+                    )
                 media_ids = [media_id]
             found: list[PublishOutcome] = []
 
@@ -125,15 +141,17 @@ class XPublisher:
 
             response = await self._call(
                 lambda: self._api.create_tweet(text=text, media_ids=media_ids, user_auth=True),
-                before_retry=already_posted)
+                before_retry=already_posted,
+            )
         if response is None:
             return found[0]
         tweet_id = str(response["data"]["id"])
         log.info("x posted", tweet_id=tweet_id, statement_id=_sid(prediction))
         return self._outcome(tweet_id)
 
-    async def publish_dry_run(self, prediction: dict[str, Any], card: CardImage | None
-                              ) -> PublishOutcome:
+    async def publish_dry_run(
+        self, prediction: dict[str, Any], card: CardImage | None
+    ) -> PublishOutcome:
         """Render and record, post nothing (replays; ``x.dry_run``)."""
         try:
             text = self.render(prediction)
@@ -141,8 +159,9 @@ class XPublisher:
             raise PublishError(f"cannot render the post: {exc}", retryable=False) from exc
         return self._rehearsed(prediction, text, card)
 
-    def _rehearsed(self, prediction: dict[str, Any], text: str, card: CardImage | None
-                   ) -> PublishOutcome:
+    def _rehearsed(
+        self, prediction: dict[str, Any], text: str, card: CardImage | None
+    ) -> PublishOutcome:
         self.rehearsals.append(text)
         log.info("x dry run: not posted", text=text, has_card=card is not None)
         return PublishOutcome(external_id=f"dry-run:{marker_for(_sid(prediction))}")
@@ -160,9 +179,15 @@ class XPublisher:
         user_auth = self._credentials is None or not self._credentials.bearer_token
         token: str | None = None
         for _ in range(self._settings.reconcile_pages):
-            response = await self._call(functools.partial(
-                self._api.get_users_tweets, bot_id, max_results=100, pagination_token=token,
-                user_auth=user_auth))
+            response = await self._call(
+                functools.partial(
+                    self._api.get_users_tweets,
+                    bot_id,
+                    max_results=100,
+                    pagination_token=token,
+                    user_auth=user_auth,
+                )
+            )
             for tweet in response.get("data", []):
                 if marker in tweet.get("text", "").split():
                     return self._outcome(str(tweet["id"]))
@@ -175,15 +200,17 @@ class XPublisher:
         if self._bot_id is None:
             user_auth = self._credentials is None or not self._credentials.bearer_token
             username = self._settings.bot_username
-            response = await self._call(lambda: self._api.get_user(
-                username=username, user_auth=user_auth))
+            response = await self._call(
+                lambda: self._api.get_user(username=username, user_auth=user_auth)
+            )
             if "data" not in response:
                 raise PublishError(f"bot account @{username} not found", retryable=False)
             self._bot_id = str(response["data"]["id"])
         return self._bot_id
 
-    async def _call(self, fn: Callable[[], T],
-                    before_retry: Callable[[], Awaitable[bool]] | None = None) -> T:
+    async def _call(
+        self, fn: Callable[[], T], before_retry: Callable[[], Awaitable[bool]] | None = None
+    ) -> T:
         """Run a blocking X call in a thread: bounded retries with backoff on 5xx/network;
         429 and other 4xx become PublishError. ``before_retry`` returning True stops the
         retries (returning None): what we wanted already happened."""
@@ -195,24 +222,27 @@ class XPublisher:
                 status, reset, message = describe(exc)
                 failure = classify(status, reset, message, self._clock())
             if failure.kind == "rate_limited":
-                raise PublishError(failure.message, retryable=True,
-                                   retry_after_s=failure.retry_after_s)
+                raise PublishError(
+                    failure.message, retryable=True, retry_after_s=failure.retry_after_s
+                )
             if failure.kind == "final":
                 raise PublishError(failure.message, retryable=False)
             attempt += 1
             if attempt > self._settings.max_retries:
                 raise PublishError(f"{failure.message} (after {attempt} tries)", retryable=True)
-            delay = backoff_s(attempt, self._settings.backoff_base_s,
-                              self._settings.backoff_max_s)
-            log.warning("x call failed, retrying", error=failure.message, attempt=attempt,
-                        delay_s=delay)
+            delay = backoff_s(attempt, self._settings.backoff_base_s, self._settings.backoff_max_s)
+            log.warning(
+                "x call failed, retrying", error=failure.message, attempt=attempt, delay_s=delay
+            )
             await self._sleep(delay)
             if before_retry is not None and await before_retry():
                 return None  # type: ignore[return-value]
 
     def _outcome(self, tweet_id: str) -> PublishOutcome:
-        return PublishOutcome(external_id=tweet_id,
-                              url=f"https://x.com/{self._settings.bot_username}/status/{tweet_id}")
+        return PublishOutcome(
+            external_id=tweet_id,
+            url=f"https://x.com/{self._settings.bot_username}/status/{tweet_id}",
+        )
 
     @property
     def _api(self) -> tweepy.Client:
@@ -228,8 +258,9 @@ class XPublisher:
         creds = self._credentials
         if creds is None:
             raise PublishError("X credentials missing", retryable=False)
-        return tweepy.OAuth1UserHandler(creds.api_key, creds.api_secret, creds.access_token,
-                                        creds.access_token_secret).apply_auth()
+        return tweepy.OAuth1UserHandler(
+            creds.api_key, creds.api_secret, creds.access_token, creds.access_token_secret
+        ).apply_auth()
 
 
 def _sid(prediction: dict[str, Any]) -> str:

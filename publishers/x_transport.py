@@ -24,18 +24,36 @@ class XForwardingAdapter(HTTPAdapter):
         self._target = urlsplit(target_base_url) if target_base_url else None
         self._timeout_s = timeout_s
 
-    def send(self, request: requests.PreparedRequest, stream: bool = False,
-             timeout: Any = None, verify: bool | str = True, cert: Any = None,
-             proxies: Mapping[str, str] | None = None) -> requests.Response:
+    def send(
+        self,
+        request: requests.PreparedRequest,
+        stream: bool = False,
+        timeout: Any = None,
+        verify: bool | str = True,
+        cert: Any = None,
+        proxies: Mapping[str, str] | None = None,
+    ) -> requests.Response:
         if self._target is not None and request.url:
             original = urlsplit(request.url)
-            request.url = urlunsplit((self._target.scheme, self._target.netloc,
-                                      self._target.path.rstrip("/") + original.path,
-                                      original.query, ""))
+            request.url = urlunsplit(
+                (
+                    self._target.scheme,
+                    self._target.netloc,
+                    self._target.path.rstrip("/") + original.path,
+                    original.query,
+                    "",
+                )
+            )
             request.headers["Host"] = original.netloc
             request.headers["X-Forwarded-Proto"] = original.scheme
-        return super().send(request, stream=stream, timeout=timeout or self._timeout_s,
-                            verify=verify, cert=cert, proxies=proxies)
+        return super().send(
+            request,
+            stream=stream,
+            timeout=timeout or self._timeout_s,
+            verify=verify,
+            cert=cert,
+            proxies=proxies,
+        )
 
 
 def mount_x(session: requests.Session, target_base_url: str | None, timeout_s: float) -> None:

@@ -159,9 +159,7 @@ class Runtime:
                     from streams.publishing import build_publish_stage
 
                     assert self.settings is not None and self.redis is not None
-                    self._publish = await build_publish_stage(
-                        self.settings, self.redis, self.sinks
-                    )
+                    self._publish = await build_publish_stage(self.settings, self.redis, self.sinks)
         return self._publish
 
 

@@ -59,9 +59,7 @@ class App(faust.App):
         kwargs.setdefault("TableManager", TableManager)
         super().__init__(*args, **kwargs)
 
-    def early_task(
-        self, fun: Callable[[], Awaitable[None]]
-    ) -> Callable[[], Awaitable[None]]:
+    def early_task(self, fun: Callable[[], Awaitable[None]]) -> Callable[[], Awaitable[None]]:
         """Run ``fun`` in the background as the app starts, before the consumer group forms."""
         self._early_tasks.append(fun)
         return fun

@@ -31,8 +31,7 @@ class XFake:
         self.url = ""
         self._loop = asyncio.new_event_loop()
         self._runner: web.AppRunner | None = None
-        self._thread = threading.Thread(target=self._loop.run_forever, name="xfake",
-                                        daemon=True)
+        self._thread = threading.Thread(target=self._loop.run_forever, name="xfake", daemon=True)
 
     def start(self) -> None:
         self._thread.start()
@@ -71,19 +70,39 @@ class XFake:
     def add_tweet(self, username: str, text: str, **extra: Any) -> dict[str, Any]:
         return dict(self._post("/_fake/tweets", {"username": username, "text": text, **extra}))
 
-    def inject(self, path: str, status: int, *, method: str = "*", count: int = 1,
-               reset_in_s: float = 60.0, when: str = "before") -> None:
-        self._post("/_fake/inject", {"path": path, "status": status, "method": method,
-                                     "count": count, "reset_in_s": reset_in_s, "when": when})
+    def inject(
+        self,
+        path: str,
+        status: int,
+        *,
+        method: str = "*",
+        count: int = 1,
+        reset_in_s: float = 60.0,
+        when: str = "before",
+    ) -> None:
+        self._post(
+            "/_fake/inject",
+            {
+                "path": path,
+                "status": status,
+                "method": method,
+                "count": count,
+                "reset_in_s": reset_in_s,
+                "when": when,
+            },
+        )
 
     def posts(self) -> list[dict[str, Any]]:
         return list(self._get("/_fake/posts")["posts"])
 
-    def requests_seen(self, method: str | None = None,
-                      route: str | None = None) -> list[dict[str, Any]]:
-        return [r for r in self._get("/_fake/requests")["requests"]
-                if (method is None or r["method"] == method)
-                and (route is None or r["route"] == route)]
+    def requests_seen(
+        self, method: str | None = None, route: str | None = None
+    ) -> list[dict[str, Any]]:
+        return [
+            r
+            for r in self._get("/_fake/requests")["requests"]
+            if (method is None or r["method"] == method) and (route is None or r["route"] == route)
+        ]
 
     def validation_errors(self) -> list[str]:
         return list(self._get("/_fake/validation")["errors"])
@@ -106,7 +125,8 @@ def xfake() -> Iterator[XFake]:
         yield fake
         errors = fake.validation_errors()
         assert not errors, "X fake saw exchanges departing from the OpenAPI spec:\n" + "\n".join(
-            errors)
+            errors
+        )
     finally:
         fake.stop()
 
@@ -114,15 +134,23 @@ def xfake() -> Iterator[XFake]:
 @pytest.fixture
 def xfake_settings(xfake: XFake) -> XSettings:
     """X settings aimed at the fake, with fast backoff."""
-    return XSettings(api_base_url=xfake.url, bot_username=xfake.config.bot_username,
-                     backoff_base_s=0.01, backoff_max_s=0.05, max_retries=2,
-                     request_timeout_s=10.0)
+    return XSettings(
+        api_base_url=xfake.url,
+        bot_username=xfake.config.bot_username,
+        backoff_base_s=0.01,
+        backoff_max_s=0.05,
+        max_retries=2,
+        request_timeout_s=10.0,
+    )
 
 
 @pytest.fixture
 def xfake_credentials(xfake: XFake) -> XCredentials:
     creds = xfake.config.credentials
-    return XCredentials(api_key=creds.consumer_key, api_secret=creds.consumer_secret,
-                        access_token=creds.access_token,
-                        access_token_secret=creds.access_token_secret,
-                        bearer_token=creds.bearer_token)
+    return XCredentials(
+        api_key=creds.consumer_key,
+        api_secret=creds.consumer_secret,
+        access_token=creds.access_token,
+        access_token_secret=creds.access_token_secret,
+        bearer_token=creds.bearer_token,
+    )

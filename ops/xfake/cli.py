@@ -42,8 +42,11 @@ async def serve(config: FakeConfig, host: str, port: int, seed_users: list[str])
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     bound = runner.addresses[0][1] if runner.addresses else port
-    print(f"xfake ready on http://{host}:{bound} (bot @{config.bot_username}, "
-          f"spec validation {'on' if config.validate else 'off'})", flush=True)
+    print(
+        f"xfake ready on http://{host}:{bound} (bot @{config.bot_username}, "
+        f"spec validation {'on' if config.validate else 'off'})",
+        flush=True,
+    )
     try:
         await stop.wait()
     finally:
@@ -55,10 +58,18 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--host", default="127.0.0.1", help="loopback only by default")
     parser.add_argument("--port", type=int, default=8089)
     parser.add_argument("--bot-username", default="ClaimWatchBot")
-    parser.add_argument("--validate", action="store_true",
-                        help="check every request/response against the X OpenAPI spec")
-    parser.add_argument("--seed-user", action="append", default=[], metavar="USERNAME",
-                        help="create this account at start (repeatable), e.g. a watched one")
+    parser.add_argument(
+        "--validate",
+        action="store_true",
+        help="check every request/response against the X OpenAPI spec",
+    )
+    parser.add_argument(
+        "--seed-user",
+        action="append",
+        default=[],
+        metavar="USERNAME",
+        help="create this account at start (repeatable), e.g. a watched one",
+    )
     args = parser.parse_args(argv)
     if args.validate:
         from ops.xfake.spec import SpecNotFound, spec_path
@@ -67,7 +78,8 @@ def main(argv: list[str]) -> int:
             spec_path()
         except SpecNotFound as exc:
             parser.error(str(exc))
-    config = FakeConfig(credentials=credentials_from_env(), bot_username=args.bot_username,
-                        validate=args.validate)
+    config = FakeConfig(
+        credentials=credentials_from_env(), bot_username=args.bot_username, validate=args.validate
+    )
     asyncio.run(serve(config, args.host, args.port, args.seed_user))
     return 0

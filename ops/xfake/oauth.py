@@ -62,8 +62,10 @@ def check_oauth1(
     if not authorization.lower().startswith("oauth "):
         return "not an OAuth 1.0a Authorization header"
     try:
-        header_params = {k: oauth_utils.unescape(v)
-                         for k, v in oauth_utils.parse_authorization_header(authorization)}
+        header_params = {
+            k: oauth_utils.unescape(v)
+            for k, v in oauth_utils.parse_authorization_header(authorization)
+        }
     except ValueError as exc:
         return f"malformed OAuth header: {exc}"
     if header_params.get("oauth_signature_method") != "HMAC-SHA1":
@@ -89,9 +91,12 @@ def check_oauth1(
         oauth_sig.base_string_uri(url),
         oauth_sig.normalize_parameters(params),
     )
-    signer = Client(creds.consumer_key, client_secret=creds.consumer_secret,
-                    resource_owner_key=creds.access_token,
-                    resource_owner_secret=creds.access_token_secret)
+    signer = Client(
+        creds.consumer_key,
+        client_secret=creds.consumer_secret,
+        resource_owner_key=creds.access_token,
+        resource_owner_secret=creds.access_token_secret,
+    )
     expected = oauth_sig.sign_hmac_sha1_with_client(base, signer)
     if not hmac.compare_digest(expected, header_params.get("oauth_signature", "")):
         return "invalid signature"

@@ -44,8 +44,11 @@ DEFAULT_LIMITS: dict[tuple[str, str], int] = {
     ("POST", "/2/media/upload"): 500,
     ("POST", "/2/media/metadata"): 500,
 }
-USER_CONTEXT_ONLY = {("POST", "/2/tweets"), ("POST", "/2/media/upload"),
-                     ("POST", "/2/media/metadata")}
+USER_CONTEXT_ONLY = {
+    ("POST", "/2/tweets"),
+    ("POST", "/2/media/upload"),
+    ("POST", "/2/media/metadata"),
+}
 WINDOW_S = 900
 
 
@@ -74,7 +77,8 @@ class FakeState:
     world: World = field(default_factory=World)
     nonces: NonceCache = field(default_factory=NonceCache)
     injections: dict[tuple[str, str], deque[Injection]] = field(
-        default_factory=lambda: defaultdict(deque))
+        default_factory=lambda: defaultdict(deque)
+    )
     windows: dict[tuple[str, str, str], tuple[float, int]] = field(default_factory=dict)
     request_log: list[dict[str, Any]] = field(default_factory=list)
     validation_errors: list[str] = field(default_factory=list)
@@ -93,21 +97,39 @@ class FakeState:
 STATE = web.AppKey("state", FakeState)
 
 
-def problem(status: int, title: str, detail: str, *, kind: str = "about:blank",
-            headers: dict[str, str] | None = None, **extra: Any) -> web.Response:
+def problem(
+    status: int,
+    title: str,
+    detail: str,
+    *,
+    kind: str = "about:blank",
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> web.Response:
     """An error body X-style (title/detail/type/status) that also carries code/message, so
     it matches the spec's ``Error`` schema for application/json."""
-    body = {"title": title, "detail": detail, "type": kind, "status": status,
-            "code": status, "message": detail, **extra}
+    body = {
+        "title": title,
+        "detail": detail,
+        "type": kind,
+        "status": status,
+        "code": status,
+        "message": detail,
+        **extra,
+    }
     return web.json_response(body, status=status, headers=headers)
 
 
 def invalid_request(detail: str) -> web.Response:
     kind = "https://api.x.com/2/problems/invalid-request"
     errors = [{"type": kind, "title": "Invalid Request", "detail": detail}]
-    return problem(400, "Invalid Request",
-                   "One or more parameters to your request was invalid.", kind=kind,
-                   errors=errors)
+    return problem(
+        400,
+        "Invalid Request",
+        "One or more parameters to your request was invalid.",
+        kind=kind,
+        errors=errors,
+    )
 
 
 def route_of(request: web.Request) -> str:
@@ -133,9 +155,13 @@ async def validation_middleware(request: web.Request, handler: Handler) -> web.S
     openapi = load_openapi(state.config.spec_path)
     body = await request.read() if request.can_read_body else None
     spec_request = SpecRequest(
-        method=request.method.lower(), path=request.path, body=body,
+        method=request.method.lower(),
+        path=request.path,
+        body=body,
         content_type=request.headers.get("Content-Type", "application/json"),
-        query=list(request.query.items()), headers=dict(request.headers))
+        query=list(request.query.items()),
+        headers=dict(request.headers),
+    )
     request_errors = validation_errors(openapi, spec_request)
     if request_errors:
         state.validation_errors.extend(request_errors)
@@ -144,8 +170,9 @@ async def validation_middleware(request: web.Request, handler: Handler) -> web.S
         response = await handler(request)
     if isinstance(response, web.Response) and response.body is not None:
         data = response.body if isinstance(response.body, bytes) else b""
-        spec_response = SpecResponse(status_code=response.status, data=data,
-                                     content_type=response.content_type)
+        spec_response = SpecResponse(
+            status_code=response.status, data=data, content_type=response.content_type
+        )
         for err in validation_errors(openapi, spec_request, spec_response):
             if err.startswith("response"):
                 state.validation_errors.append(err)
@@ -182,8 +209,9 @@ async def api_middleware(request: web.Request, handler: Handler) -> web.StreamRe
     reset = int(start + WINDOW_S)
     if used >= limit:
         entry["status"] = 429
-        return problem(429, "Too Many Requests", "Too Many Requests",
-                       headers=_limit_headers(limit, 0, reset))
+        return problem(
+            429, "Too Many Requests", "Too Many Requests", headers=_limit_headers(limit, 0, reset)
+        )
     state.windows[window_key] = (start, used + 1)
 
     response = await handler(request)
@@ -195,8 +223,9 @@ async def api_middleware(request: web.Request, handler: Handler) -> web.StreamRe
     return response
 
 
-async def _authenticate(request: web.Request, state: FakeState,
-                        key: tuple[str, str]) -> tuple[str, str | None]:
+async def _authenticate(
+    request: web.Request, state: FakeState, key: tuple[str, str]
+) -> tuple[str, str | None]:
     creds = state.config.credentials
     authorization = request.headers.get("Authorization", "")
     if authorization.lower().startswith("bearer ") and key not in USER_CONTEXT_ONLY:
@@ -205,14 +234,24 @@ async def _authenticate(request: web.Request, state: FakeState,
     if request.content_type == "application/x-www-form-urlencoded":
         form_body = (await request.read()).decode()
     error = check_oauth1(
-        creds, state.nonces, method=request.method, url=signed_url(request),
-        authorization=authorization, query_string=request.query_string, form_body=form_body)
+        creds,
+        state.nonces,
+        method=request.method,
+        url=signed_url(request),
+        authorization=authorization,
+        query_string=request.query_string,
+        form_body=form_body,
+    )
     return "user", error
 
 
 def _next_injection(state: FakeState, request: web.Request, route: str) -> Injection | None:
-    for key in ((request.method, request.path), (request.method, route),
-                ("*", request.path), ("*", route)):
+    for key in (
+        (request.method, request.path),
+        (request.method, route),
+        ("*", request.path),
+        ("*", route),
+    ):
         queue = state.injections.get(key)
         if queue:
             injection = queue[0]
@@ -226,17 +265,27 @@ def _next_injection(state: FakeState, request: web.Request, route: str) -> Injec
 def _injected_response(injection: Injection) -> web.Response:
     if injection.status == 429:
         reset = int(time.time() + injection.reset_in_s)
-        return problem(429, "Too Many Requests", "Too Many Requests",
-                       headers=_limit_headers(100, 0, reset))
-    titles = {500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable",
-              403: "Forbidden", 400: "Bad Request", 401: "Unauthorized"}
+        return problem(
+            429, "Too Many Requests", "Too Many Requests", headers=_limit_headers(100, 0, reset)
+        )
+    titles = {
+        500: "Internal Server Error",
+        502: "Bad Gateway",
+        503: "Service Unavailable",
+        403: "Forbidden",
+        400: "Bad Request",
+        401: "Unauthorized",
+    }
     title = titles.get(injection.status, "Injected Failure")
     return problem(injection.status, title, f"{title} (injected by the fake)")
 
 
 def _limit_headers(limit: int, remaining: int, reset: int) -> dict[str, str]:
-    return {"x-rate-limit-limit": str(limit), "x-rate-limit-remaining": str(max(0, remaining)),
-            "x-rate-limit-reset": str(reset)}
+    return {
+        "x-rate-limit-limit": str(limit),
+        "x-rate-limit-remaining": str(max(0, remaining)),
+        "x-rate-limit-reset": str(reset),
+    }
 
 
 # -- X API routes ----------------------------------------------------------------------------
@@ -248,20 +297,27 @@ def _fields(request: web.Request, *names: str) -> set[str]:
     return out
 
 
-def _expand(request: web.Request, state: FakeState, tweets: list[dict[str, Any]],
-            body: dict[str, Any]) -> None:
+def _expand(
+    request: web.Request, state: FakeState, tweets: list[dict[str, Any]], body: dict[str, Any]
+) -> None:
     expansions = _fields(request, "expansions")
     user_fields = _fields(request, "user.fields")
     tweet_fields = _fields(request, "tweet.fields", "post.fields")
     includes: dict[str, list[dict[str, Any]]] = {}
     if "author_id" in expansions:
         ids = dict.fromkeys(t["author_id"] for t in tweets)
-        includes["users"] = [shape(state.world.users[i], user_fields, DEFAULT_USER_FIELDS)
-                             for i in ids if i in state.world.users]
+        includes["users"] = [
+            shape(state.world.users[i], user_fields, DEFAULT_USER_FIELDS)
+            for i in ids
+            if i in state.world.users
+        ]
     if "referenced_tweets.id" in expansions:
         ref_ids = dict.fromkeys(r["id"] for t in tweets for r in t.get("referenced_tweets", []))
-        includes["tweets"] = [shape(state.world.tweets[i], tweet_fields, DEFAULT_TWEET_FIELDS)
-                              for i in ref_ids if i in state.world.tweets]
+        includes["tweets"] = [
+            shape(state.world.tweets[i], tweet_fields, DEFAULT_TWEET_FIELDS)
+            for i in ref_ids
+            if i in state.world.tweets
+        ]
     if includes:
         body["includes"] = includes
 
@@ -272,12 +328,24 @@ async def get_user_by_username(request: web.Request) -> web.Response:
     user = state.world.user_by_username(username)
     if user is None:
         kind = "https://api.x.com/2/problems/resource-not-found"
-        return web.json_response({"errors": [{
-            "type": kind, "title": "Not Found Error", "resource_type": "user",
-            "parameter": "username", "value": username, "resource_id": username,
-            "detail": f"Could not find user with username: [{username}]."}]})
+        return web.json_response(
+            {
+                "errors": [
+                    {
+                        "type": kind,
+                        "title": "Not Found Error",
+                        "resource_type": "user",
+                        "parameter": "username",
+                        "value": username,
+                        "resource_id": username,
+                        "detail": f"Could not find user with username: [{username}].",
+                    }
+                ]
+            }
+        )
     return web.json_response(
-        {"data": shape(user, _fields(request, "user.fields"), DEFAULT_USER_FIELDS)})
+        {"data": shape(user, _fields(request, "user.fields"), DEFAULT_USER_FIELDS)}
+    )
 
 
 def _int_param(request: web.Request, name: str, default: int, low: int, high: int) -> int:
@@ -286,23 +354,29 @@ def _int_param(request: web.Request, name: str, default: int, low: int, high: in
         return default
     value = int(raw)  # spec validation already refused non-integers in tests
     if not low <= value <= high:
-        raise web.HTTPBadRequest(text=json.dumps({"detail": f"{name} out of range"}),
-                                 content_type="application/json")
+        raise web.HTTPBadRequest(
+            text=json.dumps({"detail": f"{name} out of range"}), content_type="application/json"
+        )
     return value
 
 
-def _timeline_response(request: web.Request, items: list[dict[str, Any]],
-                       token: str | None, default_max: int, low: int) -> web.Response:
+def _timeline_response(
+    request: web.Request, items: list[dict[str, Any]], token: str | None, default_max: int, low: int
+) -> web.Response:
     state = request.app[STATE]
     try:
         max_results = _int_param(request, "max_results", default_max, low, 100)
     except (ValueError, web.HTTPBadRequest):
         return invalid_request(f"max_results must be between {low} and 100")
-    chunk, meta = page(items, max_results=max_results, token=token,
-                       since_id=request.query.get("since_id"),
-                       until_id=request.query.get("until_id"),
-                       start_time=request.query.get("start_time"),
-                       end_time=request.query.get("end_time"))
+    chunk, meta = page(
+        items,
+        max_results=max_results,
+        token=token,
+        since_id=request.query.get("since_id"),
+        until_id=request.query.get("until_id"),
+        start_time=request.query.get("start_time"),
+        end_time=request.query.get("end_time"),
+    )
     fields = _fields(request, "tweet.fields", "post.fields")
     body: dict[str, Any] = {"meta": meta}
     if chunk:
@@ -351,15 +425,21 @@ async def create_tweet(request: web.Request) -> web.Response:
         return invalid_request("in_reply_to_tweet_id does not exist")
     bot_id = state.bot["id"]
     if text and any(t["text"] == text for t in state.world.timeline(bot_id)):
-        return problem(403, "Forbidden",
-                       "You are not allowed to create a Tweet with duplicate content.")
-    tweet = state.world.add_tweet(bot_id, text, in_reply_to_tweet_id=reply_to,
-                                  media_ids=media_ids)
+        return problem(
+            403, "Forbidden", "You are not allowed to create a Tweet with duplicate content."
+        )
+    tweet = state.world.add_tweet(bot_id, text, in_reply_to_tweet_id=reply_to, media_ids=media_ids)
     state.world.created_post_ids.append(tweet["id"])
     return web.json_response(
-        {"data": {"id": tweet["id"], "text": text,
-                  "edit_history_tweet_ids": tweet["edit_history_tweet_ids"]}},
-        status=201)
+        {
+            "data": {
+                "id": tweet["id"],
+                "text": text,
+                "edit_history_tweet_ids": tweet["edit_history_tweet_ids"],
+            }
+        },
+        status=201,
+    )
 
 
 async def upload_media(request: web.Request) -> web.Response:
@@ -380,14 +460,34 @@ async def upload_media(request: web.Request) -> web.Response:
         category = payload.get("media_category", "")
     if not data:
         return invalid_request("media is required")
-    if category not in ("tweet_image", "tweet_gif", "tweet_video", "dm_image", "dm_video",
-                        "dm_gif", "subtitles"):
+    if category not in (
+        "tweet_image",
+        "tweet_gif",
+        "tweet_video",
+        "dm_image",
+        "dm_video",
+        "dm_gif",
+        "subtitles",
+    ):
         return invalid_request("media_category is required")
     media_id = state.world.new_id()
-    state.world.media[media_id] = Media(id=media_id, media_key=f"3_{media_id}", size=len(data),
-                                        category=category, content_type=content_type)
-    return web.json_response({"data": {"id": media_id, "media_key": f"3_{media_id}",
-                                       "size": len(data), "expires_after_secs": 86400}})
+    state.world.media[media_id] = Media(
+        id=media_id,
+        media_key=f"3_{media_id}",
+        size=len(data),
+        category=category,
+        content_type=content_type,
+    )
+    return web.json_response(
+        {
+            "data": {
+                "id": media_id,
+                "media_key": f"3_{media_id}",
+                "size": len(data),
+                "expires_after_secs": 86400,
+            }
+        }
+    )
 
 
 async def media_metadata(request: web.Request) -> web.Response:
@@ -404,15 +504,17 @@ async def media_metadata(request: web.Request) -> web.Response:
         if len(alt) > 1000:
             return invalid_request("alt text longer than 1000 characters")
         media.alt_text = alt
-    return web.json_response({"data": {"id": media.id,
-                                       "associated_metadata": payload.get("metadata") or {}}})
+    return web.json_response(
+        {"data": {"id": media.id, "associated_metadata": payload.get("metadata") or {}}}
+    )
 
 
 def parse_multipart(body: bytes, content_type: str) -> dict[str, tuple[bytes, str]]:
     """Form fields of a multipart body: name -> (bytes, content type). Parsed from the bytes
     (not the stream) because the validation middleware has already read them."""
     message = BytesParser(policy=email_policy).parsebytes(
-        b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + body)
+        b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + body
+    )
     fields: dict[str, tuple[bytes, str]] = {}
     for part in message.iter_parts():
         name = part.get_param("name", header="content-disposition")
@@ -436,8 +538,11 @@ async def admin_reset(request: web.Request) -> web.Response:
 async def admin_add_user(request: web.Request) -> web.Response:
     payload = await request.json()
     user = request.app[STATE].world.add_user(
-        payload["username"], payload.get("name"), payload.get("id"),
-        **{k: v for k, v in payload.items() if k not in ("username", "name", "id")})
+        payload["username"],
+        payload.get("name"),
+        payload.get("id"),
+        **{k: v for k, v in payload.items() if k not in ("username", "name", "id")},
+    )
     return web.json_response(user)
 
 
@@ -448,10 +553,14 @@ async def admin_add_tweet(request: web.Request) -> web.Response:
     payload = await request.json()
     author_id = payload.get("author_id") or world.add_user(payload["username"])["id"]
     tweet = world.add_tweet(
-        author_id, payload["text"], tweet_id=payload.get("id"),
+        author_id,
+        payload["text"],
+        tweet_id=payload.get("id"),
         created_at=payload.get("created_at"),
         in_reply_to_tweet_id=payload.get("in_reply_to_tweet_id"),
-        retweet_of=payload.get("retweet_of"), quote_of=payload.get("quote_of"))
+        retweet_of=payload.get("retweet_of"),
+        quote_of=payload.get("quote_of"),
+    )
     return web.json_response(tweet)
 
 
@@ -462,9 +571,15 @@ async def admin_posts(request: web.Request) -> web.Response:
     for tid in world.created_post_ids:
         tweet = dict(world.tweets[tid])
         media_ids = tweet.pop("_media_ids", [])
-        tweet["media"] = [{"id": m, "size": world.media[m].size,
-                           "content_type": world.media[m].content_type,
-                           "alt_text": world.media[m].alt_text} for m in media_ids]
+        tweet["media"] = [
+            {
+                "id": m,
+                "size": world.media[m].size,
+                "content_type": world.media[m].content_type,
+                "alt_text": world.media[m].alt_text,
+            }
+            for m in media_ids
+        ]
         posts.append(tweet)
     return web.json_response({"posts": posts})
 
@@ -473,9 +588,12 @@ async def admin_inject(request: web.Request) -> web.Response:
     """Queue failures: {path (literal or route template), method?, status, count?,
     reset_in_s?, when?: before|after}."""
     payload = await request.json()
-    injection = Injection(status=int(payload["status"]), remaining=int(payload.get("count", 1)),
-                          reset_in_s=float(payload.get("reset_in_s", 60)),
-                          when=payload.get("when", "before"))
+    injection = Injection(
+        status=int(payload["status"]),
+        remaining=int(payload.get("count", 1)),
+        reset_in_s=float(payload.get("reset_in_s", 60)),
+        when=payload.get("when", "before"),
+    )
     if injection.when not in ("before", "after"):
         raise web.HTTPBadRequest(text="when must be before or after")
     key = (str(payload.get("method", "*")).upper(), payload["path"])
@@ -499,8 +617,9 @@ async def admin_clear_validation(request: web.Request) -> web.Response:
 def build_app(config: FakeConfig | None = None) -> web.Application:
     config = config or FakeConfig()
     middlewares = [validation_middleware] if config.validate else []
-    app = web.Application(middlewares=[*middlewares, api_middleware],
-                          client_max_size=16 * 1024 * 1024)
+    app = web.Application(
+        middlewares=[*middlewares, api_middleware], client_max_size=16 * 1024 * 1024
+    )
     state = FakeState(config=config)
     state.reset()
     app[STATE] = state

@@ -60,15 +60,21 @@ class World:
         self._next_id = max(self._next_id, int(value))
 
     # -- users -----------------------------------------------------------------------------
-    def add_user(self, username: str, name: str | None = None, user_id: str | None = None,
-                 **extra: Any) -> dict[str, Any]:
+    def add_user(
+        self, username: str, name: str | None = None, user_id: str | None = None, **extra: Any
+    ) -> dict[str, Any]:
         existing = self.user_by_username(username)
         if existing is not None:
             return existing
         uid = user_id or self.new_id()
         self.note_id(uid)
-        user = {"id": uid, "username": username, "name": name or username,
-                "created_at": iso_now(), **extra}
+        user = {
+            "id": uid,
+            "username": username,
+            "name": name or username,
+            "created_at": iso_now(),
+            **extra,
+        }
         self.users[uid] = user
         return user
 
@@ -77,16 +83,28 @@ class World:
         return next((u for u in self.users.values() if u["username"].lower() == wanted), None)
 
     # -- posts -----------------------------------------------------------------------------
-    def add_tweet(self, author_id: str, text: str, *, tweet_id: str | None = None,
-                  created_at: str | None = None, in_reply_to_tweet_id: str | None = None,
-                  retweet_of: str | None = None, quote_of: str | None = None,
-                  media_ids: list[str] | None = None) -> dict[str, Any]:
+    def add_tweet(
+        self,
+        author_id: str,
+        text: str,
+        *,
+        tweet_id: str | None = None,
+        created_at: str | None = None,
+        in_reply_to_tweet_id: str | None = None,
+        retweet_of: str | None = None,
+        quote_of: str | None = None,
+        media_ids: list[str] | None = None,
+    ) -> dict[str, Any]:
         tid = tweet_id or self.new_id()
         self.note_id(tid)
         tweet: dict[str, Any] = {
-            "id": tid, "text": text, "author_id": author_id,
-            "created_at": created_at or iso_now(), "conversation_id": tid,
-            "edit_history_tweet_ids": [tid], "lang": "en",
+            "id": tid,
+            "text": text,
+            "author_id": author_id,
+            "created_at": created_at or iso_now(),
+            "conversation_id": tid,
+            "edit_history_tweet_ids": [tid],
+            "lang": "en",
         }
         refs = []
         if in_reply_to_tweet_id:
@@ -109,8 +127,9 @@ class World:
 
     def timeline(self, author_id: str | None = None) -> list[dict[str, Any]]:
         """Posts newest first, optionally by one author."""
-        items = [t for t in self.tweets.values()
-                 if author_id is None or t["author_id"] == author_id]
+        items = [
+            t for t in self.tweets.values() if author_id is None or t["author_id"] == author_id
+        ]
         return sorted(items, key=lambda t: int(t["id"]), reverse=True)
 
 
@@ -122,10 +141,16 @@ def is_retweet(tweet: dict[str, Any]) -> bool:
     return any(r["type"] == "retweeted" for r in tweet.get("referenced_tweets", []))
 
 
-def page(items: list[dict[str, Any]], *, max_results: int, token: str | None,
-         since_id: str | None = None, until_id: str | None = None,
-         start_time: str | None = None, end_time: str | None = None
-         ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+def page(
+    items: list[dict[str, Any]],
+    *,
+    max_results: int,
+    token: str | None,
+    since_id: str | None = None,
+    until_id: str | None = None,
+    start_time: str | None = None,
+    end_time: str | None = None,
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """One page of newest-first posts and its ``meta``, as X pages timelines and searches."""
     selected = items
     if since_id:
@@ -162,8 +187,10 @@ def shape(obj: dict[str, Any], fields: set[str], defaults: tuple[str, ...]) -> d
     """The object with only the default and requested fields, as X returns it."""
     wanted = set(defaults) | fields
     # The spec spells some post fields differently from the live API; accept both names.
-    aliases = {"edit_history_post_ids": "edit_history_tweet_ids",
-               "referenced_posts": "referenced_tweets"}
+    aliases = {
+        "edit_history_post_ids": "edit_history_tweet_ids",
+        "referenced_posts": "referenced_tweets",
+    }
     wanted |= {aliases[f] for f in fields if f in aliases}
     return {k: v for k, v in obj.items() if k in wanted and not k.startswith("_")}
 

@@ -30,7 +30,10 @@ async def test_health_reports_services_counters_and_lag(
     assert report["ipfs"]["ok"] is False and report["ipfs"]["error"]
     assert set(report["counters"]) == {"normalize", "score", "decide", "publish"}
     assert set(report["lag"]) == {
-        "claimwatch.ingest", "claimwatch.statements", "claimwatch.scored", "claimwatch.publish"
+        "claimwatch.ingest",
+        "claimwatch.statements",
+        "claimwatch.scored",
+        "claimwatch.publish",
     }
     assert report["lag"]["claimwatch.ingest"] >= 3
 

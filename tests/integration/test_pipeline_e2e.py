@@ -46,11 +46,13 @@ def sample_events(source: str, n: int, offset: int) -> list[dict[str, object]]:
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
     log_dir = tmp_path_factory.mktemp("e2e")
     with local_stack(log_dir, use_external=False) as running:
-        running.extra_env.update({
-            "CLAIMWATCH_THRESHOLDS__RULES": json.dumps(RULES),
-            "CLAIMWATCH_CARDS__OUT_DIR": str(log_dir / "cards"),
-            "CLAIMWATCH_X__HOURLY_CAP": "1000",
-        })
+        running.extra_env.update(
+            {
+                "CLAIMWATCH_THRESHOLDS__RULES": json.dumps(RULES),
+                "CLAIMWATCH_CARDS__OUT_DIR": str(log_dir / "cards"),
+                "CLAIMWATCH_X__HOURLY_CAP": "1000",
+            }
+        )
         yield running
 
 

@@ -40,8 +40,8 @@ async def calls(redis: Redis) -> dict[str, int]:
 
 
 async def test_rehearse_batch_records_each_once_in_one_round_trip(
-        xfake: XFake, xfake_settings: XSettings, xfake_credentials: XCredentials,
-        redis_client: Redis) -> None:
+    xfake: XFake, xfake_settings: XSettings, xfake_credentials: XCredentials, redis_client: Redis
+) -> None:
     store = RedisLedgerStore(redis_client)
     runner = PublishRunner(XPublisher(xfake_settings, xfake_credentials), store)
     a, b = make_request(dry_run=True), make_request("Taxes doubled.", dry_run=True)
@@ -66,16 +66,18 @@ async def test_rehearse_batch_records_each_once_in_one_round_trip(
 
 
 async def test_rehearse_batch_refuses_live_requests(
-        xfake_settings: XSettings, xfake_credentials: XCredentials, redis_client: Redis) -> None:
-    runner = PublishRunner(XPublisher(xfake_settings, xfake_credentials),
-                           RedisLedgerStore(redis_client))
+    xfake_settings: XSettings, xfake_credentials: XCredentials, redis_client: Redis
+) -> None:
+    runner = PublishRunner(
+        XPublisher(xfake_settings, xfake_credentials), RedisLedgerStore(redis_client)
+    )
     with pytest.raises(ValueError, match="dry runs"):
         await runner.rehearse_batch([make_request()], [None])
 
 
 async def test_stage_batch_outcomes_in_order_with_one_published_record_each(
-        xfake: XFake, xfake_settings: XSettings, xfake_credentials: XCredentials,
-        redis_client: Redis) -> None:
+    xfake: XFake, xfake_settings: XSettings, xfake_credentials: XCredentials, redis_client: Redis
+) -> None:
     store = RedisLedgerStore(redis_client)
     runner = PublishRunner(XPublisher(xfake_settings, xfake_credentials), store)
     sinks = Sinks()
@@ -85,7 +87,8 @@ async def test_stage_batch_outcomes_in_order_with_one_published_record_each(
     outcomes = await stage.handle_batch([a, nowhere, b, a])
     assert outcomes == ["done", "deadlettered", "done", "skipped_already_done"]
     assert sorted(p.statement_id for p in sinks.published) == sorted(
-        [a.statement_id, b.statement_id])
+        [a.statement_id, b.statement_id]
+    )
     assert all(p.dry_run and p.external_id.startswith("dry-run:") for p in sinks.published)
     [dead] = sinks.dead
     assert dead.reason.startswith("no_publisher")

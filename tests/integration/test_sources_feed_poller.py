@@ -41,16 +41,38 @@ async def fetcher() -> AsyncIterator[HttpxFetcher]:
 
 
 class Feeds:
-    def __init__(self, server: FeedServer, fetcher: HttpxFetcher, sink: RecordingSink,
-                 redis: Redis, root: Path) -> None:
+    def __init__(
+        self,
+        server: FeedServer,
+        fetcher: HttpxFetcher,
+        sink: RecordingSink,
+        redis: Redis,
+        root: Path,
+    ) -> None:
         self.server, self.fetcher, self.sink, self.redis, self.root = (
-            server, fetcher, sink, redis, root)
+            server,
+            fetcher,
+            sink,
+            redis,
+            root,
+        )
 
-    def source(self, name: str, path: str, speakers: list[WatchedSpeaker],
-               url: str | None = None, **settings: Any) -> FeedSource:
+    def source(
+        self,
+        name: str,
+        path: str,
+        speakers: list[WatchedSpeaker],
+        url: str | None = None,
+        **settings: Any,
+    ) -> FeedSource:
         feed = TranscriptFeed(name=name, url=url or self.server.url(path), speakers=speakers)
-        return FeedSource(feed, fetcher=self.fetcher, sink=self.sink, redis=self.redis,
-                          settings=fast_settings(**settings))
+        return FeedSource(
+            feed,
+            fetcher=self.fetcher,
+            sink=self.sink,
+            redis=self.redis,
+            settings=fast_settings(**settings),
+        )
 
     def write(self, rel: str, text: str) -> None:
         (self.root / rel).write_text(text, encoding="utf-8")
@@ -60,20 +82,27 @@ class Feeds:
 
 
 @pytest.fixture
-def f(feed_server: FeedServer, fetcher: HttpxFetcher, sink: RecordingSink, sredis: Redis,
-      feed_dir: Path) -> Feeds:
+def f(
+    feed_server: FeedServer,
+    fetcher: HttpxFetcher,
+    sink: RecordingSink,
+    sredis: Redis,
+    feed_dir: Path,
+) -> Feeds:
     return Feeds(feed_server, fetcher, sink, sredis, feed_dir)
 
 
 def rss(*items: tuple[str, str]) -> str:
     body = "".join(
-        f"<item><title>{guid}</title><guid isPermaLink=\"false\">{guid}</guid>"
+        f'<item><title>{guid}</title><guid isPermaLink="false">{guid}</guid>'
         f"<link>{{{{BASE_URL}}}}/{path}</link>"
         f"<pubDate>Tue, 05 Mar 2024 15:00:00 GMT</pubDate></item>"
         for guid, path in items
     )
-    return (f'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>'
-            f"<link>{{{{BASE_URL}}}}/</link><description>d</description>{body}</channel></rss>")
+    return (
+        f'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>'
+        f"<link>{{{{BASE_URL}}}}/</link><description>d</description>{body}</channel></rss>"
+    )
 
 
 GOOD = "transcripts/hearing-fiscal-outlook.html"
@@ -132,7 +161,7 @@ async def test_new_entry_alone_is_processed_on_the_next_run(f: Feeds) -> None:
     f.write("feed.rss", rss(("e1", GOOD), ("e2", "transcripts/townhall-infrastructure.vtt")))
     result = await source.run_once()
     assert result.emitted == 2
-    assert all(i.startswith("h:e2:") for i in f.sink.external_ids()[len(first):])
+    assert all(i.startswith("h:e2:") for i in f.sink.external_ids()[len(first) :])
 
 
 async def test_malformed_feed_is_a_recorded_error_and_keeps_the_cursor(f: Feeds) -> None:
@@ -195,8 +224,7 @@ async def test_bad_documents_are_errors_then_given_up(
     if content is not None:
         f.write(path, content)
     f.write("feed.rss", rss(("bad", path), ("good", GOOD)))
-    source = f.source("h", "feed.rss", [WHITFIELD], max_document_bytes=4096,
-                      max_entry_attempts=2)
+    source = f.source("h", "feed.rss", [WHITFIELD], max_document_bytes=4096, max_entry_attempts=2)
     first = await run_guarded(source, f.redis)
     assert first.errors == {reason: 1} and first.emitted == 4
     status = await f.status(source)

@@ -19,8 +19,9 @@ from tests.fixtures_feeds import RecordingSink, XFake, fast_settings, sink, sred
 pytestmark = pytest.mark.integration
 __all__ = ["sink", "sredis", "xfake"]
 
-ACCOUNT = WatchedAccount(username="SenWhitfield", name="Jane Whitfield", party="democrat",
-                         role="senator", state="OH")
+ACCOUNT = WatchedAccount(
+    username="SenWhitfield", name="Jane Whitfield", party="democrat", role="senator", state="OH"
+)
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 
 
@@ -38,8 +39,9 @@ class Sleeps:
 
 @pytest.fixture
 async def x_api(xfake: XFake) -> AsyncIterator[HttpxXApi]:
-    client = HttpxXApi(xfake.base_url, "fake-bearer-token", retry=RetryPolicy(2, 0, 0, 5),
-                       sleep=Sleeps())
+    client = HttpxXApi(
+        xfake.base_url, "fake-bearer-token", retry=RetryPolicy(2, 0, 0, 5), sleep=Sleeps()
+    )
     yield client
     await client.aclose()
 
@@ -53,8 +55,14 @@ class Harness:
 
     def source(self, **settings: Any) -> XAccountSource:
         cfg: SourcesSettings = fast_settings(**{"thread_window_s": 0, **settings})
-        return XAccountSource(ACCOUNT, api=self.api, sink=self.sink, redis=self.redis,
-                              settings=cfg, now=lambda: self.clock)
+        return XAccountSource(
+            ACCOUNT,
+            api=self.api,
+            sink=self.sink,
+            redis=self.redis,
+            settings=cfg,
+            now=lambda: self.clock,
+        )
 
     def post(self, text: str, at: datetime = T0, **kw: Any) -> str:
         tweet = self.fake.world.add_tweet(self.user_id, text, created_at=iso(at), **kw)
@@ -86,10 +94,16 @@ async def test_first_run_takes_newest_id_then_emits_only_new_posts(h: Harness) -
     assert h.sink.external_ids() == new
     event = h.sink.events[0]
     assert event == {
-        "source": "x", "kind": "tweet", "external_id": new[0], "author": "Jane Whitfield",
-        "text": "Unemployment is at a record low.", "said_at": "2024-05-01T12:00:00+00:00",
-        "url": f"https://x.com/SenWhitfield/status/{new[0]}", "party": "democrat",
-        "role": "senator", "state": "OH",
+        "source": "x",
+        "kind": "tweet",
+        "external_id": new[0],
+        "author": "Jane Whitfield",
+        "text": "Unemployment is at a record low.",
+        "said_at": "2024-05-01T12:00:00+00:00",
+        "url": f"https://x.com/SenWhitfield/status/{new[0]}",
+        "party": "democrat",
+        "role": "senator",
+        "state": "OH",
     }
     assert await h.cursor() == new[-1]
     assert (await source.run_once()).emitted == 0  # nothing new: nothing emitted
@@ -101,8 +115,9 @@ async def test_pagination_with_since_id_emits_every_post_once(h: Harness) -> Non
     source = h.source(x_page_size=5)
     await source.run_once()  # empty timeline: initialised at "0"
     assert await h.cursor() == "0"
-    ids = [h.post(f"Claim number {i} about the economy.", T0 + timedelta(seconds=i))
-           for i in range(12)]
+    ids = [
+        h.post(f"Claim number {i} about the economy.", T0 + timedelta(seconds=i)) for i in range(12)
+    ]
     before = len(h.timeline_requests())
     result = await source.run_once()
     assert result.emitted == 12
@@ -151,8 +166,13 @@ async def test_restart_mid_run_loses_nothing_and_duplicates_nothing(h: Harness) 
             return await super().user_posts(*a, **kw)
 
     crashing = FailOnSecondPage(h.fake.base_url, "fake-bearer-token")
-    crash_source = XAccountSource(ACCOUNT, api=crashing, sink=h.sink, redis=h.redis,
-                                  settings=fast_settings(thread_window_s=0, x_page_size=5))
+    crash_source = XAccountSource(
+        ACCOUNT,
+        api=crashing,
+        sink=h.sink,
+        redis=h.redis,
+        settings=fast_settings(thread_window_s=0, x_page_size=5),
+    )
     with pytest.raises(XApiError):
         await crash_source.run_once()
     await crashing.aclose()
@@ -269,13 +289,18 @@ async def test_out_of_order_and_repeated_ids_are_not_emitted_twice(
     sink: RecordingSink, sredis: Redis
 ) -> None:
     def post(i: int) -> dict[str, Any]:
-        return {"id": str(i), "text": f"claim {i}", "created_at": "2024-05-01T12:00:00Z",
-                "author_id": "42"}
+        return {
+            "id": str(i),
+            "text": f"claim {i}",
+            "created_at": "2024-05-01T12:00:00Z",
+            "author_id": "42",
+        }
 
     api = StubApi([post(10), post(11)])
     await sredis.set(keys.x_cursor("42"), "0")
-    source = XAccountSource(ACCOUNT, api=api, sink=sink, redis=sredis,
-                            settings=fast_settings(thread_window_s=0))
+    source = XAccountSource(
+        ACCOUNT, api=api, sink=sink, redis=sredis, settings=fast_settings(thread_window_s=0)
+    )
     await source.run_once()
     assert sink.external_ids() == ["10", "11"]
     api.posts = [post(12), post(11), post(9)]  # 11 again, 9 older than the cursor

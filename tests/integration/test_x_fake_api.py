@@ -16,9 +16,14 @@ __all__ = ["xfake"]
 
 def client(fake: XFake, **overrides: str) -> tweepy.Client:
     creds = fake.config.credentials
-    args = {"bearer_token": creds.bearer_token, "consumer_key": creds.consumer_key,
-            "consumer_secret": creds.consumer_secret, "access_token": creds.access_token,
-            "access_token_secret": creds.access_token_secret, **overrides}
+    args = {
+        "bearer_token": creds.bearer_token,
+        "consumer_key": creds.consumer_key,
+        "consumer_secret": creds.consumer_secret,
+        "access_token": creds.access_token,
+        "access_token_secret": creds.access_token_secret,
+        **overrides,
+    }
     api = tweepy.Client(**args, return_type=dict)
     mount_x(api.session, fake.url, 10)
     return api
@@ -31,12 +36,14 @@ def test_bad_oauth_signature_is_rejected_and_nothing_is_posted(xfake: XFake) -> 
     assert xfake.posts() == []
     # Tampering after signing (a changed query) is caught too.
     creds = xfake.config.credentials
-    auth = tweepy.OAuth1UserHandler(creds.consumer_key, creds.consumer_secret,
-                                    creds.access_token, creds.access_token_secret).apply_auth()
+    auth = tweepy.OAuth1UserHandler(
+        creds.consumer_key, creds.consumer_secret, creds.access_token, creds.access_token_secret
+    ).apply_auth()
     session = requests.Session()
     mount_x(session, xfake.url, 10)
-    prepared = session.prepare_request(requests.Request(
-        "GET", "https://api.x.com/2/users/1/tweets?max_results=5", auth=auth))
+    prepared = session.prepare_request(
+        requests.Request("GET", "https://api.x.com/2/users/1/tweets?max_results=5", auth=auth)
+    )
     prepared.url = str(prepared.url).replace("max_results=5", "max_results=6")
     assert session.send(prepared).status_code == 401
     assert client(xfake).create_tweet(text="hello", user_auth=True)["data"]["text"] == "hello"
@@ -59,20 +66,28 @@ def test_poller_reads_timeline_with_since_id_exclude_and_paging(xfake: XFake) ->
         xfake.add_tweet("SenExample", f"statement {i}")
     uid = api.get_user(username="senexample")["data"]["id"]
 
-    page1 = api.get_users_tweets(uid, max_results=5, exclude=["retweets", "replies"],
-                                 since_id=first["id"],
-                                 tweet_fields=["created_at", "conversation_id",
-                                               "in_reply_to_user_id", "referenced_tweets"])
+    page1 = api.get_users_tweets(
+        uid,
+        max_results=5,
+        exclude=["retweets", "replies"],
+        since_id=first["id"],
+        tweet_fields=["created_at", "conversation_id", "in_reply_to_user_id", "referenced_tweets"],
+    )
     assert [t["text"] for t in page1["data"]] == [f"statement {i}" for i in (5, 4, 3, 2, 1)]
     assert {"created_at", "conversation_id", "edit_history_tweet_ids"} <= page1["data"][0].keys()
-    page2 = api.get_users_tweets(uid, max_results=5, exclude=["retweets", "replies"],
-                                 since_id=first["id"],
-                                 pagination_token=page1["meta"]["next_token"])
+    page2 = api.get_users_tweets(
+        uid,
+        max_results=5,
+        exclude=["retweets", "replies"],
+        since_id=first["id"],
+        pagination_token=page1["meta"]["next_token"],
+    )
     assert [t["text"] for t in page2["data"]] == ["statement 0", "second statement"]
     assert "next_token" not in page2["meta"]
 
-    replies = api.get_users_tweets(uid, max_results=100, tweet_fields=["referenced_tweets",
-                                                                       "in_reply_to_user_id"])
+    replies = api.get_users_tweets(
+        uid, max_results=100, tweet_fields=["referenced_tweets", "in_reply_to_user_id"]
+    )
     reply = next(t for t in replies["data"] if t["text"] == "a reply")
     assert reply["referenced_tweets"] == [{"type": "replied_to", "id": original["id"]}]
     assert reply["in_reply_to_user_id"] == uid

@@ -29,22 +29,27 @@ class Crash(Exception):
 class CrashBeforeRecording(RedisLedgerStore):
     """A ledger whose write of "done" never happens: the worker died right after posting."""
 
-    async def transition(self, channel: str, statement_id: str,
-                         change: Callable[[LedgerEntry | None], LedgerEntry]) -> LedgerEntry:
+    async def transition(
+        self, channel: str, statement_id: str, change: Callable[[LedgerEntry | None], LedgerEntry]
+    ) -> LedgerEntry:
         def guarded(entry: LedgerEntry | None) -> LedgerEntry:
             new = change(entry)
             if new.state is State.DONE:
                 raise Crash("died between posted and recorded")
             return new
+
         return await super().transition(channel, statement_id, guarded)
 
 
 async def test_crash_between_posted_and_recorded_then_restart_posts_once(
-        xfake: XFake, xfake_settings: XSettings, xfake_credentials: XCredentials,
-        redis_client: Redis) -> None:
+    xfake: XFake, xfake_settings: XSettings, xfake_credentials: XCredentials, redis_client: Redis
+) -> None:
     request = make_request()
-    first = PublishRunner(XPublisher(xfake_settings, xfake_credentials),
-                          CrashBeforeRecording(redis_client), lease_s=30)
+    first = PublishRunner(
+        XPublisher(xfake_settings, xfake_credentials),
+        CrashBeforeRecording(redis_client),
+        lease_s=30,
+    )
     with pytest.raises(Crash):
         await first.handle(request, CardImage(PNG, "alt"))
     assert len(xfake.posts()) == 1
@@ -53,8 +58,12 @@ async def test_crash_between_posted_and_recorded_then_restart_posts_once(
     assert pending is not None and pending.state is State.PENDING
 
     shift = [0.0]
-    restarted = PublishRunner(XPublisher(xfake_settings, xfake_credentials), store,
-                              lease_s=30, clock=lambda: time.time() + shift[0])
+    restarted = PublishRunner(
+        XPublisher(xfake_settings, xfake_credentials),
+        store,
+        lease_s=30,
+        clock=lambda: time.time() + shift[0],
+    )
     busy = await restarted.handle(request, CardImage(PNG, "alt"))
     assert busy.status == "retry_later"  # the dead worker's lease still runs
     assert busy.retry_after_s is not None and 25 < busy.retry_after_s <= 30
@@ -69,10 +78,11 @@ async def test_crash_between_posted_and_recorded_then_restart_posts_once(
 
 
 async def test_429_then_success_waits_for_the_reset(
-        xfake: XFake, xfake_settings: XSettings, xfake_credentials: XCredentials,
-        redis_client: Redis) -> None:
-    runner = PublishRunner(XPublisher(xfake_settings, xfake_credentials),
-                           RedisLedgerStore(redis_client))
+    xfake: XFake, xfake_settings: XSettings, xfake_credentials: XCredentials, redis_client: Redis
+) -> None:
+    runner = PublishRunner(
+        XPublisher(xfake_settings, xfake_credentials), RedisLedgerStore(redis_client)
+    )
     xfake.inject("/2/tweets", 429, method="POST", reset_in_s=1)
     request = make_request()
     started = time.monotonic()
@@ -87,8 +97,8 @@ async def test_429_then_success_waits_for_the_reset(
 
 
 async def test_final_4xx_dead_letters_with_the_api_error(
-        xfake: XFake, xfake_settings: XSettings, xfake_credentials: XCredentials,
-        redis_client: Redis) -> None:
+    xfake: XFake, xfake_settings: XSettings, xfake_credentials: XCredentials, redis_client: Redis
+) -> None:
     store = RedisLedgerStore(redis_client)
     runner = PublishRunner(XPublisher(xfake_settings, xfake_credentials), store)
     xfake.inject("/2/tweets", 403, method="POST")
@@ -101,12 +111,16 @@ async def test_final_4xx_dead_letters_with_the_api_error(
 
 
 async def test_persistent_5xx_ends_dead_after_max_attempts(
-        xfake: XFake, xfake_settings: XSettings, xfake_credentials: XCredentials,
-        redis_client: Redis) -> None:
+    xfake: XFake, xfake_settings: XSettings, xfake_credentials: XCredentials, redis_client: Redis
+) -> None:
     settings = xfake_settings.model_copy(update={"max_retries": 1})
-    runner = PublishRunner(XPublisher(settings, xfake_credentials),
-                           RedisLedgerStore(redis_client), max_attempts=2,
-                           backoff_base_s=0.01, backoff_max_s=0.02)
+    runner = PublishRunner(
+        XPublisher(settings, xfake_credentials),
+        RedisLedgerStore(redis_client),
+        max_attempts=2,
+        backoff_base_s=0.01,
+        backoff_max_s=0.02,
+    )
     xfake.inject("/2/tweets", 502, method="POST", count=100)
     result = await runner.handle_until_settled(make_request(), None, max_wait_s=5)
     assert result.status == "dead" and result.attempts == 2
@@ -116,8 +130,8 @@ async def test_persistent_5xx_ends_dead_after_max_attempts(
 
 
 async def test_dry_run_request_records_and_posts_nothing(
-        xfake: XFake, xfake_settings: XSettings, xfake_credentials: XCredentials,
-        redis_client: Redis) -> None:
+    xfake: XFake, xfake_settings: XSettings, xfake_credentials: XCredentials, redis_client: Redis
+) -> None:
     store = RedisLedgerStore(redis_client)
     publisher = XPublisher(xfake_settings, xfake_credentials)
     runner = PublishRunner(publisher, store)
@@ -130,15 +144,18 @@ async def test_dry_run_request_records_and_posts_nothing(
     # The rehearsal has its own ledger: a later real publish of the same statement still posts.
     assert await store.get("x", request.statement_id) is None
     live = make_request()
-    live_dict = {**request.asdict(), "dry_run": False, "scored": live.scored.asdict()
-                 | {"statement": request.scored.statement.asdict()}}
+    live_dict = {
+        **request.asdict(),
+        "dry_run": False,
+        "scored": live.scored.asdict() | {"statement": request.scored.statement.asdict()},
+    }
     real = await runner.handle(live_dict, None)
     assert real.status == "done" and len(xfake.posts()) == 1
 
 
 async def test_redelivered_dry_run_is_recorded_once(
-        xfake: XFake, xfake_settings: XSettings, xfake_credentials: XCredentials,
-        redis_client: Redis) -> None:
+    xfake: XFake, xfake_settings: XSettings, xfake_credentials: XCredentials, redis_client: Redis
+) -> None:
     """The lease-free rehearsal path creates the ledger entry only if there is none: a
     redelivered request finds it done and is skipped (one Published record downstream)."""
     store = RedisLedgerStore(redis_client)

@@ -19,8 +19,9 @@ def test_measures_each_layer_shape_in_fp32_and_both_int8_layouts() -> None:
         assert r.u8u8_wrong == 0 and 0 <= r.u8s8_wrong <= r.entries  # u8s8 is CPU-dependent
 
 
-def test_writes_its_own_section(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                capsys: pytest.CaptureFixture[str]) -> None:
+def test_writes_its_own_section(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     doc = tmp_path / "benchmarks.md"
     doc.write_text("# Benchmarks\n\n<!-- bench:scoring -->\nkept\n<!-- /bench:scoring -->\n")
     write = bench_doc.write_section
@@ -32,10 +33,20 @@ def test_writes_its_own_section(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
 
 
 def test_machine_names_the_cpu_generation_and_int8_instructions(
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(bench_doc, "cpu_info", lambda: {
-        "model name": "AMD EPYC", "cpu family": "23", "model": "1", "flags": "fpu avx2 fma"})
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(
+        bench_doc,
+        "cpu_info",
+        lambda: {
+            "model name": "AMD EPYC",
+            "cpu family": "23",
+            "model": "1",
+            "flags": "fpu avx2 fma",
+        },
+    )
     assert "AMD EPYC (family 23 model 1), avx2," in bench_doc.machine()
-    monkeypatch.setattr(bench_doc, "cpu_info", lambda: {
-        "model name": "Xeon", "flags": "avx2 avx512f avx512_vnni"})
+    monkeypatch.setattr(
+        bench_doc, "cpu_info", lambda: {"model name": "Xeon", "flags": "avx2 avx512f avx512_vnni"}
+    )
     assert "Xeon, avx2/avx512f/avx512_vnni," in bench_doc.machine()

@@ -22,15 +22,19 @@ def test_scale_and_zero_point_match_dynamic_quantize_linear() -> None:
     assert scale_and_zero_point(0.0, 0.0) == (1.0, 0)
     x = np.array([-1.0, -0.3, 0.0, 1.7, 3.0], dtype=np.float32)
     graph = helper.make_graph(
-        [helper.make_node("DynamicQuantizeLinear", ["x"], ["q", "s", "z"])], "g",
+        [helper.make_node("DynamicQuantizeLinear", ["x"], ["q", "s", "z"])],
+        "g",
         [helper.make_tensor_value_info("x", TensorProto.FLOAT, [5])],
-        [helper.make_tensor_value_info("q", TensorProto.UINT8, None),
-         helper.make_tensor_value_info("s", TensorProto.FLOAT, None),
-         helper.make_tensor_value_info("z", TensorProto.UINT8, None)],
+        [
+            helper.make_tensor_value_info("q", TensorProto.UINT8, None),
+            helper.make_tensor_value_info("s", TensorProto.FLOAT, None),
+            helper.make_tensor_value_info("z", TensorProto.UINT8, None),
+        ],
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    q, s, z = ort.InferenceSession(model.SerializeToString(),
-                                   providers=["CPUExecutionProvider"]).run(None, {"x": x})
+    q, s, z = ort.InferenceSession(
+        model.SerializeToString(), providers=["CPUExecutionProvider"]
+    ).run(None, {"x": x})
     scale, zero = scale_and_zero_point(float(x.min()), float(x.max()))
     assert np.isclose(s, scale) and int(z) == zero
     assert np.array_equal(q, np.clip(np.rint(x / scale) + zero, 0, 255).astype(np.uint8))
@@ -45,9 +49,12 @@ def one_product_model() -> onnx.ModelProto:
         helper.make_node("MatMulInteger", ["xq", "w", "xz", "wz"], ["y"]),
     ]
     graph = helper.make_graph(
-        nodes, "g",
-        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["b", "s", 2]),
-         helper.make_tensor_value_info("attention_mask", TensorProto.INT64, ["b", "s"])],
+        nodes,
+        "g",
+        [
+            helper.make_tensor_value_info("x", TensorProto.FLOAT, ["b", "s", 2]),
+            helper.make_tensor_value_info("attention_mask", TensorProto.INT64, ["b", "s"]),
+        ],
         [helper.make_tensor_value_info("y", TensorProto.INT32, ["b", "s", 1])],
         initializer=[w, wz],
     )

@@ -74,8 +74,19 @@ def test_document_schema_and_holdout() -> None:
     assert sum(r["n"] for r in doc["tables"]["all"]) == 400
     assert "transcript" in doc["tables"] and "tweet" not in doc["tables"]
     assert doc["kind_tables_skipped_too_few"] == {"tweet": 20}
-    keys = {"floor", "ceiling", "n", "accuracy", "ppv", "npv", "positive_ratio", "tp_ratio",
-            "tn_ratio", "fp_ratio", "fn_ratio"}
+    keys = {
+        "floor",
+        "ceiling",
+        "n",
+        "accuracy",
+        "ppv",
+        "npv",
+        "positive_ratio",
+        "tp_ratio",
+        "tn_ratio",
+        "fp_ratio",
+        "fn_ratio",
+    }
     assert keys <= set(doc["tables"]["all"][0])
     hold = doc["holdout"]
     assert hold["calibration_n"] == 200 and hold["holdout_n"] == 200

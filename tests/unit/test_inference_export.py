@@ -29,8 +29,9 @@ def test_tiny_bert_export_parity_and_dynamic_axes(tmp_path: Path) -> None:
     from inference.export import PARITY_TOLERANCE, export_checkpoint, onnx_logits
 
     ckpt = tiny_bert(tmp_path / "ckpt")
-    result = export_checkpoint(ckpt, tmp_path / "build", tmp_path / "art" / "m.int8.onnx",
-                               TEXTS, max_length=32)
+    result = export_checkpoint(
+        ckpt, tmp_path / "build", tmp_path / "art" / "m.int8.onnx", TEXTS, max_length=32
+    )
     assert result.parity_max_abs_diff <= PARITY_TOLERANCE
     assert result.int8_path.stat().st_size < result.optimized_path.stat().st_size
     # dynamic batch and sequence: other shapes than the export sample run
@@ -74,11 +75,15 @@ def test_uint8_weights_compute_the_exact_integer_product(tmp_path: Path) -> None
     w = rng.integers(-128, 128, (64, 48), dtype=np.int8)
     x = rng.integers(0, 256, (16, 64), dtype=np.uint8)
     graph = helper.make_graph(
-        [helper.make_node("MatMulInteger", ["x", "w", "", "w_zero_point"], ["y"])], "g",
+        [helper.make_node("MatMulInteger", ["x", "w", "", "w_zero_point"], ["y"])],
+        "g",
         [helper.make_tensor_value_info("x", TensorProto.UINT8, [16, 64])],
         [helper.make_tensor_value_info("y", TensorProto.INT32, [16, 48])],
-        [numpy_helper.from_array(w, "w"), numpy_helper.from_array(np.array(3, np.int8),
-                                                                   "w_zero_point")])
+        [
+            numpy_helper.from_array(w, "w"),
+            numpy_helper.from_array(np.array(3, np.int8), "w_zero_point"),
+        ],
+    )
     dst = tmp_path / "graph.onnx"
     onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(dst))
     assert finish_int8_graph(dst)["int8_weights_stored_as_uint8"] == 1
@@ -111,15 +116,40 @@ def test_albert_trains_with_the_same_command_and_exports(tmp_path: Path) -> None
 
     base = tiny_albert_base(tmp_path / "albert-base")
     out = tmp_path / "albert-liar"
-    rc = train_main(["--base", str(base), "--init-config", str(base), "--out", str(out),
-                     "--epochs", "1", "--batch-size", "8", "--limit-train", "16",
-                     "--limit-valid", "16", "--max-length", "48", "--threads", "1"])
+    rc = train_main(
+        [
+            "--base",
+            str(base),
+            "--init-config",
+            str(base),
+            "--out",
+            str(out),
+            "--epochs",
+            "1",
+            "--batch-size",
+            "8",
+            "--limit-train",
+            "16",
+            "--limit-valid",
+            "16",
+            "--max-length",
+            "48",
+            "--threads",
+            "1",
+        ]
+    )
     assert rc == 0
     meta = json.loads((out / "train_meta.json").read_text())
     assert meta["history"][0]["valid_n"] == 16 and "valid_auc" in meta["history"][0]
     assert (out / "tokenizer.json").exists() and (out / "spiece.model").exists()
-    result = export_checkpoint(out, tmp_path / "build", tmp_path / "art" / "m.int8.onnx",
-                               TEXTS, max_length=48, weight_bits=7)
+    result = export_checkpoint(
+        out,
+        tmp_path / "build",
+        tmp_path / "art" / "m.int8.onnx",
+        TEXTS,
+        max_length=48,
+        weight_bits=7,
+    )
     assert result.parity_max_abs_diff <= PARITY_TOLERANCE
     # ALBERT's layers share weights: each shared tensor is shifted to uint8 once, not per use
     assert integer_weight_types(result.int8_path) == {"uint8"}

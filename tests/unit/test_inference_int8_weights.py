@@ -54,9 +54,7 @@ def run(source: bytes | str, x: np.ndarray) -> np.ndarray:
         ("auto", set(), True, None),  # fp32 graph: nothing quantised
     ],
 )
-def test_choose_storage(
-    choice: str, stored: set[str], exact: bool, expected: str | None
-) -> None:
+def test_choose_storage(choice: str, stored: set[str], exact: bool, expected: str | None) -> None:
     assert choose_storage(choice, stored, exact) == expected  # type: ignore[arg-type]
 
 

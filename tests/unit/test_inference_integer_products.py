@@ -23,7 +23,8 @@ def product_chain(*, bias: bool, dynamic: bool = False) -> onnx.ModelProto:
     -> Mul(Mul(x_scale, w_scale)) [-> Add(bias)] -> Relu, as quantize_dynamic writes it."""
     quantize = (
         helper.make_node("DynamicQuantizeLinear", ["x"], ["xq", "xs", "xz"])
-        if dynamic else helper.make_node("QuantizeLinear", ["x", "xs", "xz"], ["xq"])
+        if dynamic
+        else helper.make_node("QuantizeLinear", ["x", "xs", "xz"], ["xq"])
     )
     nodes = [
         quantize,
@@ -42,10 +43,13 @@ def product_chain(*, bias: bool, dynamic: bool = False) -> onnx.ModelProto:
         numpy_helper.from_array(BIAS, "b"),
     ]
     if not dynamic:
-        inits += [numpy_helper.from_array(np.array(0.02, np.float32), "xs"),
-                  numpy_helper.from_array(np.array(128, np.uint8), "xz")]
+        inits += [
+            numpy_helper.from_array(np.array(0.02, np.float32), "xs"),
+            numpy_helper.from_array(np.array(128, np.uint8), "xz"),
+        ]
     graph = helper.make_graph(
-        nodes, "g",
+        nodes,
+        "g",
         [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["b", "s", 16])],
         [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
         inits,
@@ -68,8 +72,11 @@ def test_fused_chain_with_bias_computes_the_same_numbers() -> None:
     model = product_chain(bias=True)
     before = run(model, x)
     assert fuse_integer_products(model) == 1
-    assert [n.op_type for n in model.graph.node] == ["QuantizeLinear", "MatMulIntegerToFloat",
-                                                     "Relu"]
+    assert [n.op_type for n in model.graph.node] == [
+        "QuantizeLinear",
+        "MatMulIntegerToFloat",
+        "Relu",
+    ]
     fused = model.graph.node[1]
     assert list(fused.input) == ["xq", "w", "xs", "ws", "xz", "wz", "b"]
     assert np.allclose(run(model, x), before, rtol=1e-6, atol=1e-6)

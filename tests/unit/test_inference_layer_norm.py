@@ -29,15 +29,18 @@ def graph(opset: int, use_sum: bool) -> object:
             domain="com.microsoft",
             epsilon=1e-12,
         ),
-        helper.make_node("LayerNormalization", ["ln1", "gamma2", "beta2"], ["y"], axis=-1,
-                         epsilon=1e-5),
+        helper.make_node(
+            "LayerNormalization", ["ln1", "gamma2", "beta2"], ["y"], axis=-1, epsilon=1e-5
+        ),
     ]
-    value = [helper.make_tensor_value_info(n, TensorProto.FLOAT, ["B", "L", H])
-             for n in ("x", "skip")]
+    value = [
+        helper.make_tensor_value_info(n, TensorProto.FLOAT, ["B", "L", H]) for n in ("x", "skip")
+    ]
     out = [helper.make_tensor_value_info(n, TensorProto.FLOAT, None) for n in outputs]
     g = helper.make_graph(nodes, "g", value, out, inits)
-    return helper.make_model(g, opset_imports=[helper.make_opsetid("", opset),
-                                               helper.make_opsetid("com.microsoft", 1)])
+    return helper.make_model(
+        g, opset_imports=[helper.make_opsetid("", opset), helper.make_opsetid("com.microsoft", 1)]
+    )
 
 
 def run(model: object, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
@@ -46,7 +49,9 @@ def run(model: object, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
     opts = ort.SessionOptions()
     opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL  # as written
     session = ort.InferenceSession(
-        model.SerializeToString(), opts, providers=["CPUExecutionProvider"]  # type: ignore[attr-defined]
+        model.SerializeToString(),
+        opts,
+        providers=["CPUExecutionProvider"],  # type: ignore[attr-defined]
     )
     return [np.asarray(o) for o in session.run(None, feeds)]
 
@@ -79,6 +84,7 @@ def test_nodes_whose_statistics_are_used_are_left_alone() -> None:
     ln = model.graph.node[1]  # type: ignore[attr-defined]
     ln.output.extend(["mean"])
     model.graph.output.append(  # type: ignore[attr-defined]
-        helper.make_tensor_value_info("mean", TensorProto.FLOAT, None))
+        helper.make_tensor_value_info("mean", TensorProto.FLOAT, None)
+    )
     assert decompose_layer_norms(model) == 1  # only the SkipLayerNormalization
     assert [n.op_type for n in model.graph.node].count("LayerNormalization") == 1  # type: ignore[attr-defined]

@@ -19,21 +19,40 @@ ROW = (
 
 
 def test_prefix_format() -> None:
-    text = model_input_text(author="dwayne-bohac", party="Republican", role="State representative",
-                            state="Texas", venue="a  tweet", subjects=["health-care", "taxes"],
-                            kind="tweet", text="  Taxes   doubled. ")
-    assert text == ("tweet | dwayne bohac | republican | state representative | texas | a tweet"
-                    " | health care, taxes || Taxes doubled.")
+    text = model_input_text(
+        author="dwayne-bohac",
+        party="Republican",
+        role="State representative",
+        state="Texas",
+        venue="a  tweet",
+        subjects=["health-care", "taxes"],
+        kind="tweet",
+        text="  Taxes   doubled. ",
+    )
+    assert text == (
+        "tweet | dwayne bohac | republican | state representative | texas | a tweet"
+        " | health care, taxes || Taxes doubled."
+    )
 
 
 def test_missing_fields_keep_their_slots() -> None:
-    text = model_input_text(author="x", party=None, role=None, state=None, venue=None,
-                            subjects=None, kind=None, text="hi")
+    text = model_input_text(
+        author="x",
+        party=None,
+        role=None,
+        state=None,
+        venue=None,
+        subjects=None,
+        kind=None,
+        text="hi",
+    )
     assert text == "transcript | x |  |  |  |  |  || hi"
 
 
-@pytest.mark.parametrize(("context", "kind"), [("a tweet", "tweet"), ("Tweets", "tweet"),
-                                              ("a speech", "transcript"), ("", "transcript")])
+@pytest.mark.parametrize(
+    ("context", "kind"),
+    [("a tweet", "tweet"), ("Tweets", "tweet"), ("a speech", "transcript"), ("", "transcript")],
+)
 def test_kind_from_context(context: str, kind: str) -> None:
     assert kind_from_context(context) == kind
 
@@ -52,10 +71,21 @@ def test_liar_row_and_live_statement_give_the_same_input(tmp_path: Path) -> None
     path = tmp_path / "r.tsv"
     path.write_text(ROW.format(counts="0\t1\t0\t0\t0"))
     row = read_liar(path)[0]
-    st = Statement(id="1", source="replay", kind=row.kind, author=row.author, text=row.text,
-                   said_at="2020-01-01T00:00:00+00:00", ingested_at="2020-01-01T00:00:00+00:00",
-                   external_id="1", party=row.party, role=row.role, state=row.state,
-                   venue=row.venue, subjects=row.subjects)
+    st = Statement(
+        id="1",
+        source="replay",
+        kind=row.kind,
+        author=row.author,
+        text=row.text,
+        said_at="2020-01-01T00:00:00+00:00",
+        ingested_at="2020-01-01T00:00:00+00:00",
+        external_id="1",
+        party=row.party,
+        role=row.role,
+        state=row.state,
+        venue=row.venue,
+        subjects=row.subjects,
+    )
     assert statement_input_text(st) == row.model_text()
 
 
@@ -70,8 +100,15 @@ def test_numpy_tfidf_matches_sklearn() -> None:
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
 
-    texts = ["taxes went up a lot", "crime is down", "taxes are down", "jobs up, crime up",
-             "the deficit doubled", "jobs jobs jobs", "unknown words only"] * 3
+    texts = [
+        "taxes went up a lot",
+        "crime is down",
+        "taxes are down",
+        "jobs up, crime up",
+        "the deficit doubled",
+        "jobs jobs jobs",
+        "unknown words only",
+    ] * 3
     labels = [1, 0, 0, 1, 1, 0, 1] * 3
     vec = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True)
     clf = LogisticRegression().fit(vec.fit_transform(texts), labels)

@@ -21,10 +21,17 @@ SHIPPED = Path(__file__).resolve().parents[2] / "models" / "minilm-liar"
 
 
 def statement(i: int, text: str, **fields: Any) -> Statement:
-    return Statement(id=f"s{i}", source="replay", kind=fields.pop("kind", "transcript"),
-                     author=fields.pop("author", "barack-obama"), text=text,
-                     said_at="2020-01-01T00:00:00+00:00", ingested_at="2020-01-01T00:00:00+00:00",
-                     external_id=str(i), **fields)
+    return Statement(
+        id=f"s{i}",
+        source="replay",
+        kind=fields.pop("kind", "transcript"),
+        author=fields.pop("author", "barack-obama"),
+        text=text,
+        said_at="2020-01-01T00:00:00+00:00",
+        ingested_at="2020-01-01T00:00:00+00:00",
+        external_id=str(i),
+        **fields,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -33,9 +40,24 @@ def tiny_artifact(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     root = tmp_path_factory.mktemp("tiny")
     ckpt = tiny_bert(root / "ckpt")
-    rc = export_main(["--checkpoint", str(ckpt), "--out", str(root / "art"), "--build-dir",
-                      str(root / "build"), "--limit-valid", "48", "--buckets", "4",
-                      "--max-length", "64", "--scale-statements", "96"])
+    rc = export_main(
+        [
+            "--checkpoint",
+            str(ckpt),
+            "--out",
+            str(root / "art"),
+            "--build-dir",
+            str(root / "build"),
+            "--limit-valid",
+            "48",
+            "--buckets",
+            "4",
+            "--max-length",
+            "64",
+            "--scale-statements",
+            "96",
+        ]
+    )
     assert rc == 0
     return root / "art"
 
@@ -43,7 +65,8 @@ def tiny_artifact(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_artifact_folder_contents(tiny_artifact: Path) -> None:
     manifest = json.loads((tiny_artifact / "manifest.json").read_text())
     assert {"model.int8.onnx", "tokenizer.json", "buckets.json", "calibration.jsonl"} <= set(
-        manifest["sha256"])
+        manifest["sha256"]
+    )
     assert manifest["parity_max_abs_logit_diff"] <= 1e-3
     assert manifest["max_length"] == 64 and manifest["input_format_version"] == 1
     lines = (tiny_artifact / "calibration.jsonl").read_text().splitlines()
@@ -55,9 +78,16 @@ def test_artifact_folder_contents(tiny_artifact: Path) -> None:
 
 def test_scores_in_input_order_with_bucket_metrics(tiny_artifact: Path) -> None:
     scorer = Scorer.from_artifact(tiny_artifact, intra_op_threads=1, provider="cpu")
-    sts = [statement(i, t) for i, t in enumerate(
-        ["Taxes doubled.", "A much longer statement about the deficit and jobs, said twice. " * 2,
-         "Crime is down."])]
+    sts = [
+        statement(i, t)
+        for i, t in enumerate(
+            [
+                "Taxes doubled.",
+                "A much longer statement about the deficit and jobs, said twice. " * 2,
+                "Crime is down.",
+            ]
+        )
+    ]
     out = scorer.score(sts)
     assert [r.statement_id for r in out] == ["s0", "s1", "s2"]
     for r in out:
@@ -66,10 +96,15 @@ def test_scores_in_input_order_with_bucket_metrics(tiny_artifact: Path) -> None:
         assert r.prediction == int(r.p_false >= 0.5)
         row = lookup(scorer.buckets["tables"]["all"], r.p_false)
         assert (r.bucket, r.bucket_ceiling, r.bucket_accuracy) == (
-            row["index"], row["ceiling"], row["accuracy"])
+            row["index"],
+            row["ceiling"],
+            row["accuracy"],
+        )
         assert not r.truncated
-    assert scorer.model_sha256 == json.loads(
-        (tiny_artifact / "manifest.json").read_text())["sha256"]["model.int8.onnx"]
+    assert (
+        scorer.model_sha256
+        == json.loads((tiny_artifact / "manifest.json").read_text())["sha256"]["model.int8.onnx"]
+    )
 
 
 def test_padding_and_batching_do_not_change_scores(tiny_artifact: Path) -> None:
@@ -127,8 +162,9 @@ def test_unscorable_statements_become_errors(tiny_artifact: Path) -> None:
             return real.encode(text)
 
     scorer.tokenizer = Failing()
-    out = scorer.score([statement(1, "   \n\t "), statement(2, "fine"), statement(3, "BOOM"),
-                        statement(4, "")])
+    out = scorer.score(
+        [statement(1, "   \n\t "), statement(2, "fine"), statement(3, "BOOM"), statement(4, "")]
+    )
     assert [type(r) for r in out] == [ScoreError, ScoreResult, ScoreError, ScoreError]
     assert out[0].reason == "empty after normalisation"  # type: ignore[union-attr]
     assert out[2].reason.startswith("tokenizer error: ValueError")  # type: ignore[union-attr]
@@ -193,15 +229,29 @@ def test_shipped_artifact_scores_liar_statements() -> None:
 
     scorer = Scorer.from_artifact(SHIPPED, provider="cpu")
     rows = load_split("valid")[:200]
-    sts = [statement(i, r.text, kind=r.kind, author=r.author, party=r.party, role=r.role,
-                     state=r.state, venue=r.venue, subjects=r.subjects) for i, r in enumerate(rows)]
+    sts = [
+        statement(
+            i,
+            r.text,
+            kind=r.kind,
+            author=r.author,
+            party=r.party,
+            role=r.role,
+            state=r.state,
+            venue=r.venue,
+            subjects=r.subjects,
+        )
+        for i, r in enumerate(rows)
+    ]
     out = scorer.score(sts)
     assert all(isinstance(r, ScoreResult) for r in out)
     p = [r.p_false for r in out]  # type: ignore[union-attr]
     assert roc_auc([r.label for r in rows], p) > 0.65  # a trained model, not noise
     assert scorer.model_version.startswith("minilm-liar-")
-    calibration = {json.loads(x)["id"]: json.loads(x)["p_false"] for x in
-                   (SHIPPED / "calibration.jsonl").read_text().splitlines()}
+    calibration = {
+        json.loads(x)["id"]: json.loads(x)["p_false"]
+        for x in (SHIPPED / "calibration.jsonl").read_text().splitlines()
+    }
     assert np.allclose([calibration[r.id] for r in rows[:20]], p[:20], atol=0.02)
 
 
@@ -256,7 +306,8 @@ def test_recalibrate_only_swaps_the_ensemble_member(tiny_artifact: Path, tmp_pat
     again = json.loads((art / "manifest.json").read_text())
     assert again["model_version"].rsplit("-", 1)[1] == new["model_version"].rsplit("-", 1)[1]
     assert (art / "calibration.jsonl").read_text().splitlines() == [
-        json.dumps(c) for c in calibration]
+        json.dumps(c) for c in calibration
+    ]
 
 
 @pytest.mark.skipif(not (SHIPPED / "manifest.json").exists(), reason="no shipped artifact yet")

@@ -12,7 +12,7 @@ from tests.fixtures_inference import ALBERT_TOKENIZER_DIR, albert_tokenizer_fold
 TEXTS = [
     "transcript | barack obama | democrat | president | illinois | denver |  || Says the "
     "unemployment rate doubled since 2009.",
-    "Hillary Clinton agrees with John McCain \"by voting to give George Bush the benefit\".",
+    'Hillary Clinton agrees with John McCain "by voting to give George Bush the benefit".',
     "Prices rose 12.5% — café owners say so!",
 ]
 

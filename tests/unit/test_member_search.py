@@ -18,8 +18,18 @@ def _texts(n: int) -> tuple[list[str], list[int]]:
         label = i % 2
         party = ("red" if label else "blue") if rng.random() < 0.9 else ("blue" if label else "red")
         statement = " ".join(rng.choice(words) for _ in range(6))
-        texts.append(model_input_text(author=None, party=party, role=None, state=None, venue=None,
-                                      kind="transcript", subjects=None, text=statement))
+        texts.append(
+            model_input_text(
+                author=None,
+                party=party,
+                role=None,
+                state=None,
+                venue=None,
+                kind="transcript",
+                subjects=None,
+                text=statement,
+            )
+        )
         labels.append(label)
     return texts, labels
 
@@ -28,8 +38,16 @@ def test_search_keeps_the_best_candidate_it_tried_and_logs_each() -> None:
     texts, labels = _texts(60)
     specs = (BlockSpec("party", "whole"), BlockSpec("text", "word", (1, 1)))
     lines: list[str] = []
-    found = coordinate_search(texts, labels, specs, weights=(0.5, 1.0, 2.0), cs=(0.5, 1.0),
-                              folds=3, passes=2, log=lines.append)
+    found = coordinate_search(
+        texts,
+        labels,
+        specs,
+        weights=(0.5, 1.0, 2.0),
+        cs=(0.5, 1.0),
+        folds=3,
+        passes=2,
+        log=lines.append,
+    )
     assert (1.0, 1.0) in found.tried  # the search starts from equal weights
     assert set(found.weights) <= {0.5, 1.0, 2.0} and found.c in (0.5, 1.0)
     best_tried = max(max(cells.values()) for cells in found.tried.values())

@@ -11,17 +11,29 @@ from publishers.ledger_store import from_mapping, to_mapping
 CH, SID = "x", "abc123"
 
 
-def claimed(now: float = 100.0, owner: str = "w1", entry: LedgerEntry | None = None,
-            max_attempts: int = 3) -> LedgerEntry:
-    return ledger.claim(entry, channel=CH, statement_id=SID, owner=owner, now=now, lease_s=60,
-                        max_attempts=max_attempts)
+def claimed(
+    now: float = 100.0, owner: str = "w1", entry: LedgerEntry | None = None, max_attempts: int = 3
+) -> LedgerEntry:
+    return ledger.claim(
+        entry,
+        channel=CH,
+        statement_id=SID,
+        owner=owner,
+        now=now,
+        lease_s=60,
+        max_attempts=max_attempts,
+    )
 
 
 def test_new_entry_is_claimed_with_a_lease() -> None:
     assert plan(None, 100).action == "claim"
     entry = claimed()
     assert (entry.state, entry.attempts, entry.owner, entry.lease_until) == (
-        State.PENDING, 1, "w1", 160.0)
+        State.PENDING,
+        1,
+        "w1",
+        160.0,
+    )
 
 
 def test_held_lease_means_wait_and_blocks_a_second_claim() -> None:
@@ -75,8 +87,14 @@ def test_backoff_grows_and_is_capped() -> None:
 
 
 def test_entry_round_trips_through_json_and_redis_mapping() -> None:
-    entry = ledger.complete(claimed(), channel=CH, statement_id=SID, external_id="7", now=1.5,
-                            url="https://x.com/b/status/7")
+    entry = ledger.complete(
+        claimed(),
+        channel=CH,
+        statement_id=SID,
+        external_id="7",
+        now=1.5,
+        url="https://x.com/b/status/7",
+    )
     assert LedgerEntry.from_json(entry.to_json()) == entry
     mapping = to_mapping(entry)
     assert "cid" not in mapping  # None is left out

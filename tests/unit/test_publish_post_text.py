@@ -15,14 +15,22 @@ from publishers.post_text import (
     weighted_length,
 )
 
-TEMPLATE = ('Likely {verdict} ({ppv_pct} of similar calls were right): {author}: "{quote}" '
-            "{statement_url} Feed: {feed_url} {marker}")
+TEMPLATE = (
+    'Likely {verdict} ({ppv_pct} of similar calls were right): {author}: "{quote}" '
+    "{statement_url} Feed: {feed_url} {marker}"
+)
 
 
 def fields(quote: str, url: str = "https://x.com/a/status/1") -> PostFields:
-    return PostFields(verdict="false or misleading", ppv_pct="88%", author="Sen. Example",
-                      quote=quote, statement_url=url, feed_url="https://claimwatch.example/feed",
-                      marker=marker_for("0123456789abcdef01234567"))
+    return PostFields(
+        verdict="false or misleading",
+        ppv_pct="88%",
+        author="Sen. Example",
+        quote=quote,
+        statement_url=url,
+        feed_url="https://claimwatch.example/feed",
+        marker=marker_for("0123456789abcdef01234567"),
+    )
 
 
 def test_weighted_length_counts_urls_as_23_and_wide_chars_as_2() -> None:
@@ -50,12 +58,15 @@ def test_short_quote_is_kept_whole() -> None:
     assert '"Taxes went up."' in text and text.endswith(marker_for("0123456789abcdef01234567"))
 
 
-@pytest.mark.parametrize("quote", [
-    "word " * 200,
-    "x" * 1000,  # one endless word
-    "日本語の文" * 100,  # weighs double
-    "see https://example.com/a " * 40,  # URLs inside the quote
-])
+@pytest.mark.parametrize(
+    "quote",
+    [
+        "word " * 200,
+        "x" * 1000,  # one endless word
+        "日本語の文" * 100,  # weighs double
+        "see https://example.com/a " * 40,  # URLs inside the quote
+    ],
+)
 def test_long_quote_is_shortened_to_exactly_fit(quote: str) -> None:
     text = render_post(TEMPLATE, fields(quote))
     assert weighted_length(text) <= 280
@@ -76,14 +87,31 @@ def test_template_too_long_even_without_quote_is_refused() -> None:
 
 
 def test_fields_from_the_prediction_document_and_from_flat_scores() -> None:
-    doc = {"statement": {"id": "feedfacecafe", "author": "A", "text": "It  rained\n",
-                         "url": "https://u"}, "prediction": 1,
-           "bucket": {"ppv": 0.876, "npv": 0.5}}
+    doc = {
+        "statement": {
+            "id": "feedfacecafe",
+            "author": "A",
+            "text": "It  rained\n",
+            "url": "https://u",
+        },
+        "prediction": 1,
+        "bucket": {"ppv": 0.876, "npv": 0.5},
+    }
     got = fields_from_prediction(doc, "https://feed")
     assert (got.ppv_pct, got.quote, got.marker, got.verdict) == (
-        "88%", "It rained", marker_for("feedfacecafe"), "false or misleading")
-    flat = {"statement_id": "s1", "author": "B", "text": "t", "prediction": 0,
-            "bucket_ppv": 0.9, "bucket_npv": 0.61}
+        "88%",
+        "It rained",
+        marker_for("feedfacecafe"),
+        "false or misleading",
+    )
+    flat = {
+        "statement_id": "s1",
+        "author": "B",
+        "text": "t",
+        "prediction": 0,
+        "bucket_ppv": 0.9,
+        "bucket_npv": 0.61,
+    }
     got = fields_from_prediction(flat, "https://feed")
     assert (got.ppv_pct, got.verdict) == ("61%", "not false")
     with pytest.raises(ValueError):

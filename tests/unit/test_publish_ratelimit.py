@@ -37,4 +37,7 @@ def test_the_longest_wait_wins() -> None:
 
 def test_x_buckets_carry_x_limit_and_our_caps() -> None:
     assert [(b.capacity, b.period_s) for b in x_post_buckets(100, 900, 25, 200)] == [
-        (100, 900), (25, 3600), (200, 86400)]
+        (100, 900),
+        (25, 3600),
+        (200, 86400),
+    ]

@@ -31,7 +31,11 @@ def api(
         max_rate_limit_wait_s=retry.get("max_wait", 900.0),
     )
     return HttpxXApi(
-        "http://x.test", "tok", retry=policy, sleep=rec.sleep, clock=lambda: NOW,
+        "http://x.test",
+        "tok",
+        retry=policy,
+        sleep=rec.sleep,
+        clock=lambda: NOW,
         transport=httpx.MockTransport(handler),
     )
 
@@ -54,14 +58,19 @@ def scripted(
 
 async def test_429_waits_until_the_reset_then_retries() -> None:
     rec = Recorder()
-    handler = scripted([
-        httpx.Response(429, headers={"x-rate-limit-remaining": "0",
-                                     "x-rate-limit-reset": str(int(NOW + 30))}),
-        httpx.Response(200, json=OK_PAGE),
-    ])
+    handler = scripted(
+        [
+            httpx.Response(
+                429,
+                headers={"x-rate-limit-remaining": "0", "x-rate-limit-reset": str(int(NOW + 30))},
+            ),
+            httpx.Response(200, json=OK_PAGE),
+        ]
+    )
     client = api(handler, rec)
-    page = await client.user_posts("1", since_id="4", pagination_token=None, max_results=100,
-                                   exclude_retweets=True)
+    page = await client.user_posts(
+        "1", since_id="4", pagination_token=None, max_results=100, exclude_retweets=True
+    )
     await client.aclose()
     assert page.next_token == "t2" and page.newest_id == "5"
     assert rec.sleeps == [31.0]
@@ -82,27 +91,35 @@ async def test_429_with_a_reset_too_far_away_gives_up_for_this_run() -> None:
 
 async def test_exhausted_window_delays_the_next_call() -> None:
     rec = Recorder()
-    handler = scripted([
-        httpx.Response(200, json=OK_PAGE, headers={"x-rate-limit-remaining": "0",
-                                                   "x-rate-limit-reset": str(int(NOW + 10))}),
-        httpx.Response(200, json=OK_PAGE),
-    ])
+    handler = scripted(
+        [
+            httpx.Response(
+                200,
+                json=OK_PAGE,
+                headers={"x-rate-limit-remaining": "0", "x-rate-limit-reset": str(int(NOW + 10))},
+            ),
+            httpx.Response(200, json=OK_PAGE),
+        ]
+    )
     client = api(handler, rec)
     for _ in range(2):
-        await client.user_posts("1", since_id=None, pagination_token=None, max_results=5,
-                                exclude_retweets=False)
+        await client.user_posts(
+            "1", since_id=None, pagination_token=None, max_results=5, exclude_retweets=False
+        )
     await client.aclose()
     assert rec.sleeps == [10.0]
 
 
 async def test_5xx_and_network_errors_back_off_boundedly() -> None:
     rec = Recorder()
-    handler = scripted([
-        httpx.Response(503),
-        httpx.ConnectError("refused"),
-        httpx.Response(500),
-        httpx.Response(200, json={"data": {"id": "77", "username": "a"}}),
-    ])
+    handler = scripted(
+        [
+            httpx.Response(503),
+            httpx.ConnectError("refused"),
+            httpx.Response(500),
+            httpx.Response(200, json={"data": {"id": "77", "username": "a"}}),
+        ]
+    )
     client = api(handler, rec)
     assert await client.user_id("a") == "77"
     await client.aclose()
@@ -120,8 +137,15 @@ async def test_5xx_gives_up_after_max_retries() -> None:
 
 async def test_unknown_user_and_client_errors_are_not_retried() -> None:
     rec = Recorder()
-    client = api(scripted([httpx.Response(200, json={"errors": [{"title": "Not Found"}]}),
-                           httpx.Response(401, json={"title": "Unauthorized"})]), rec)
+    client = api(
+        scripted(
+            [
+                httpx.Response(200, json={"errors": [{"title": "Not Found"}]}),
+                httpx.Response(401, json={"title": "Unauthorized"}),
+            ]
+        ),
+        rec,
+    )
     with pytest.raises(XApiError) as missing:
         await client.user_id("ghost")
     with pytest.raises(XApiError) as denied:

@@ -113,8 +113,11 @@ def test_single_tweets_close_once_the_window_passed() -> None:
 
 
 def test_self_reply_chain_within_window_becomes_one_statement() -> None:
-    tweets = [tw(3, 50, text="Third.", reply_to=2), tw(1, 0, text="First."),
-              tw(2, 20, text="Second.", reply_to=1)]
+    tweets = [
+        tw(3, 50, text="Third.", reply_to=2),
+        tw(1, 0, text="First."),
+        tw(2, 20, text="Second.", reply_to=1),
+    ]
     out = stitch_threads(
         tweets, account_id=ME, window=timedelta(seconds=60), now=T0 + timedelta(seconds=500)
     )

@@ -12,20 +12,37 @@ CREDS = Credentials()
 URL = "https://api.x.com/2/users/123/tweets?max_results=5&exclude=replies"
 
 
-def sign(url: str = URL, *, secret: str = CREDS.consumer_secret, method: str = "GET",
-         timestamp: str | None = None) -> str:
-    client = Client(CREDS.consumer_key, client_secret=secret,
-                    resource_owner_key=CREDS.access_token,
-                    resource_owner_secret=CREDS.access_token_secret, timestamp=timestamp)
+def sign(
+    url: str = URL,
+    *,
+    secret: str = CREDS.consumer_secret,
+    method: str = "GET",
+    timestamp: str | None = None,
+) -> str:
+    client = Client(
+        CREDS.consumer_key,
+        client_secret=secret,
+        resource_owner_key=CREDS.access_token,
+        resource_owner_secret=CREDS.access_token_secret,
+        timestamp=timestamp,
+    )
     _, headers, _ = client.sign(url, method)
     return str(headers["Authorization"])
 
 
-def check(authorization: str, *, url: str = URL, nonces: NonceCache | None = None,
-          method: str = "GET") -> str | None:
+def check(
+    authorization: str, *, url: str = URL, nonces: NonceCache | None = None, method: str = "GET"
+) -> str | None:
     base, _, query = url.partition("?")
-    return check_oauth1(CREDS, nonces or NonceCache(), method=method, url=base,
-                        authorization=authorization, query_string=query, form_body=None)
+    return check_oauth1(
+        CREDS,
+        nonces or NonceCache(),
+        method=method,
+        url=base,
+        authorization=authorization,
+        query_string=query,
+        form_body=None,
+    )
 
 
 def test_a_good_signature_passes() -> None:

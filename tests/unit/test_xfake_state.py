@@ -49,8 +49,9 @@ def test_pages_are_newest_first_and_tokens_walk_them_all() -> None:
 def test_since_and_until_ids() -> None:
     world, uid = world_with_posts(5)
     ids = [t["id"] for t in world.timeline(uid)]  # newest first
-    chunk, meta = page(world.timeline(uid), max_results=10, token=None, since_id=ids[3],
-                       until_id=ids[0])
+    chunk, meta = page(
+        world.timeline(uid), max_results=10, token=None, since_id=ids[3], until_id=ids[0]
+    )
     assert [t["id"] for t in chunk] == ids[1:3]
     assert (meta["newest_id"], meta["oldest_id"]) == (ids[1], ids[2])
 
@@ -64,7 +65,10 @@ def test_shape_keeps_defaults_and_requested_fields_only() -> None:
     world, uid = world_with_posts(1)
     tweet = world.timeline(uid)[0]
     assert set(shape(tweet, set(), ("id", "text", "edit_history_tweet_ids"))) == {
-        "id", "text", "edit_history_tweet_ids"}
+        "id",
+        "text",
+        "edit_history_tweet_ids",
+    }
     assert "created_at" in shape(tweet, {"created_at"}, ("id",))
 
 
@@ -85,8 +89,9 @@ def test_dedupe_enums_keeps_order() -> None:
     assert dedupe_enums(doc) == {"a": {"enum": ["x", "y"]}, "b": [{"enum": [1, 2]}]}
 
 
-def test_spec_path_prefers_the_env_override(monkeypatch: pytest.MonkeyPatch,
-                                            tmp_path: Path) -> None:
+def test_spec_path_prefers_the_env_override(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     copy = tmp_path / "x.json"
     copy.write_text("{}")
     monkeypatch.setenv("CLAIMWATCH_X_OPENAPI", str(copy))
@@ -98,10 +103,13 @@ def test_spec_validation_flags_a_bad_post_body() -> None:
         openapi = load_openapi()
     except SpecNotFound:
         pytest.skip("no shared spec next to the repository")
-    good = SpecRequest("post", "/2/tweets", b'{"text": "hi"}',
-                       headers={"Authorization": "OAuth x"})
-    bad = SpecRequest("post", "/2/tweets", b'{"text": "hi", "media": {"media_ids": []}}',
-                      headers={"Authorization": "OAuth x"})
+    good = SpecRequest("post", "/2/tweets", b'{"text": "hi"}', headers={"Authorization": "OAuth x"})
+    bad = SpecRequest(
+        "post",
+        "/2/tweets",
+        b'{"text": "hi", "media": {"media_ids": []}}',
+        headers={"Authorization": "OAuth x"},
+    )
     assert spec_errors(openapi, good) == []
     assert "media_ids" in " ".join(spec_errors(openapi, bad))
     no_id = SpecResponse(201, b'{"data": {"text": "hi"}}')
