@@ -114,7 +114,9 @@ class FeedSource:
                 last_modified=state.get("last_modified"),
             )
         except FetchError as exc:
-            raise SourceError(f"feed {self.feed.name}: {exc}", reason=exc.reason) from exc
+            raise SourceError(
+                f"feed {self.feed.name}: {exc}", reason=exc.reason, retryable=exc.retryable
+            ) from exc
         if fetched.not_modified:
             log.info("feed not modified", source=self.name)
             result.cursor = state.get("etag") or state.get("last_modified")

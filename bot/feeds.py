@@ -18,9 +18,10 @@ from xml.sax import SAXException
 import feedparser
 
 from bot.x_logic import parse_time
+from config.errors import ClaimWatchError
 
 
-class FeedError(ValueError):
+class FeedError(ClaimWatchError, ValueError):
     """The feed document is not a readable feed; ``reason`` names the metric."""
 
     def __init__(self, message: str, *, reason: str = "malformed_feed") -> None:

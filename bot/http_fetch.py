@@ -11,12 +11,19 @@ from typing import Protocol
 
 import httpx
 
+from config.errors import ClaimWatchError
 
-class FetchError(RuntimeError):
-    """A GET that gave no usable document; ``reason`` names the metric."""
+RETRYABLE_REASONS = frozenset({"timeout", "unreachable"})
+
+
+class FetchError(ClaimWatchError, RuntimeError):
+    """A GET that gave no usable document; ``reason`` names the metric. Retryable when the
+    host may answer later (timeout, unreachable, 5xx), not for a 4xx or an oversized body."""
 
     def __init__(self, message: str, *, reason: str) -> None:
-        super().__init__(message)
+        super().__init__(
+            message, retryable=reason in RETRYABLE_REASONS or reason.startswith("http_5")
+        )
         self.reason = reason
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from config.errors import ClaimWatchError
 from streams import keys
 
 
@@ -31,11 +32,12 @@ class RunResult:
         self.last_error = f"{reason}: {message}"
 
 
-class SourceError(RuntimeError):
-    """A run failed as a whole (feed unreachable, malformed...); ``reason`` names the metric."""
+class SourceError(ClaimWatchError, RuntimeError):
+    """A run failed as a whole (feed unreachable, malformed...); ``reason`` names the metric,
+    ``retryable`` is the cause's (the scheduler runs the source again on its interval anyway)."""
 
-    def __init__(self, message: str, *, reason: str) -> None:
-        super().__init__(message)
+    def __init__(self, message: str, *, reason: str, retryable: bool = False) -> None:
+        super().__init__(message, retryable=retryable)
         self.reason = reason
 
 

@@ -14,10 +14,11 @@ from dataclasses import dataclass
 from html.parser import HTMLParser
 
 from bot.sentences import split_sentences
+from config.errors import ClaimWatchError
 from config.settings import WatchedSpeaker
 
 
-class TranscriptError(ValueError):
+class TranscriptError(ClaimWatchError, ValueError):
     """A document that cannot be turned into statements; ``reason`` names the metric."""
 
     def __init__(self, message: str, *, reason: str) -> None:

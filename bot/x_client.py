@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 import httpx
 
+from config.errors import ClaimWatchError
 from config.log import get_logger
 
 log = get_logger(__name__)
@@ -29,7 +30,7 @@ Sleep = Callable[[float], Awaitable[None]]
 Clock = Callable[[], float]
 
 
-class XApiError(RuntimeError):
+class XApiError(ClaimWatchError, RuntimeError):
     """A read failed for good (bad credentials, unknown user, retries exhausted)."""
 
     def __init__(self, message: str, *, reason: str = "x_api_error") -> None:

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from config.errors import ClaimWatchError
+
 
 @dataclass(frozen=True)
 class Tweet:
@@ -67,7 +69,7 @@ class Tweet:
         )
 
 
-class TweetParseError(ValueError):
+class TweetParseError(ClaimWatchError, ValueError):
     """A post object from the API lacks what the poller needs."""
 
 

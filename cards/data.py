@@ -11,10 +11,12 @@ import math
 from dataclasses import dataclass
 from datetime import datetime
 
+from config.errors import ClaimWatchError
+
 MAX_STATEMENT_CHARS = 20_000
 
 
-class CardError(ValueError):
+class CardError(ClaimWatchError, ValueError):
     """The card cannot be rendered from this input; the message says which field and why."""
 
 

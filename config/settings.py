@@ -19,6 +19,8 @@ from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validat
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from config.errors import ClaimWatchError
+
 CONFIG_DIR = Path(__file__).resolve().parent
 DEFAULTS_FILE = CONFIG_DIR / "defaults.yaml"
 LOCAL_FILE = CONFIG_DIR / "local.yaml"
@@ -37,7 +39,7 @@ SECRET_FIELDS = frozenset(
 )
 
 
-class SettingsError(ValueError):
+class SettingsError(ClaimWatchError, ValueError):
     """Settings could not be loaded; the message names the bad field and where it came from."""
 
 

@@ -27,6 +27,7 @@ import numpy as np
 import onnxruntime as ort
 from tokenizers import Encoding, Tokenizer
 
+from config.errors import ClaimWatchError
 from inference.model_input import normalise_text
 
 DEFAULT_STEPS = 32
@@ -34,7 +35,7 @@ Baseline = Literal["pad", "mask"]
 _WORD = re.compile(r"\S+")
 
 
-class AttributionError(RuntimeError):
+class AttributionError(ClaimWatchError, RuntimeError):
     """Attributions could not be computed (bad graph, empty statement, ...)."""
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from config.errors import ClaimWatchError
 from config.log import get_logger
 from inference.int8_weights import shift_weights
 from inference.integer_products import fuse_integer_products
@@ -24,7 +25,7 @@ OUTPUT_NAMES = ["logits"]
 PARITY_TOLERANCE = 1e-3
 
 
-class ParityError(RuntimeError):
+class ParityError(ClaimWatchError, RuntimeError):
     """The exported graph disagrees with PyTorch beyond the tolerance."""
 
 

@@ -27,6 +27,7 @@ from urllib.parse import urlparse
 
 import httpx
 
+from config.errors import ClaimWatchError
 from ops.services import free_port, stop_process
 
 NODE_DIR = Path(__file__).resolve().parent / "ipfs-node"
@@ -34,7 +35,7 @@ JSIPFS = Path("node_modules") / ".bin" / "jsipfs"
 DEFAULT_REPO = Path(".run") / "ipfs"
 
 
-class IpfsNodeError(RuntimeError):
+class IpfsNodeError(ClaimWatchError, RuntimeError):
     """The node could not be installed, initialised or started."""
 
 

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+from config.errors import ClaimWatchError
 from config.log import get_logger
 from config.settings import Settings
 
@@ -32,7 +33,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 RUN_DIR = REPO_ROOT / ".run"
 
 
-class ServiceError(RuntimeError):
+class ServiceError(ClaimWatchError, RuntimeError):
     """A service could not be found, started or reached in time."""
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from config.errors import ClaimWatchError
+
 
 @dataclass(frozen=True)
 class CardImage:
@@ -23,13 +25,11 @@ class PublishOutcome:
     url: str | None = None
 
 
-class PublishError(Exception):
+class PublishError(ClaimWatchError):
     """A publish failed. ``retryable`` tells the runner whether to try again later."""
 
     def __init__(self, message: str, *, retryable: bool, retry_after_s: float | None = None):
-        super().__init__(message)
-        self.retryable = retryable
-        self.retry_after_s = retry_after_s
+        super().__init__(message, retryable=retryable, retry_after_s=retry_after_s)
 
 
 class Publisher(Protocol):

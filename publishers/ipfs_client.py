@@ -17,16 +17,18 @@ from typing import Any, Protocol, Self
 
 import httpx
 
+from config.errors import ClaimWatchError
 from publishers.ipfs_cid import normalize_cid
 
 Params = list[tuple[str, Any]]
 
 
-class IpfsError(Exception):
-    """The daemon answered with an error (``status`` is the HTTP status)."""
+class IpfsError(ClaimWatchError):
+    """The daemon answered with an error (``status`` is the HTTP status); retryable unless the
+    node refused the request itself (a 4xx)."""
 
     def __init__(self, message: str, *, status: int | None = None):
-        super().__init__(message)
+        super().__init__(message, retryable=status is None or status >= 500)
         self.status = status
 
     @property

@@ -54,9 +54,8 @@ async def _as_publish_error(step: str) -> AsyncIterator[None]:
             f"ipfs {step}: {err}", retryable=True, retry_after_s=RETRY_AFTER_S
         ) from err
     except IpfsError as err:
-        retryable = err.status is None or err.status >= 500
         raise PublishError(
-            f"ipfs {step}: {err}", retryable=retryable, retry_after_s=RETRY_AFTER_S
+            f"ipfs {step}: {err}", retryable=err.retryable, retry_after_s=RETRY_AFTER_S
         ) from err
 
 

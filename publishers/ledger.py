@@ -18,6 +18,8 @@ from dataclasses import asdict, dataclass, replace
 from enum import StrEnum
 from typing import Any, Literal
 
+from config.errors import ClaimWatchError
+
 
 class State(StrEnum):
     PENDING = "pending"
@@ -78,8 +80,10 @@ def plan(entry: LedgerEntry | None, now: float) -> Plan:
     return Plan("reconcile")
 
 
-class Conflict(Exception):
+class Conflict(ClaimWatchError):
     """The entry changed under us (another worker won); re-read and re-plan."""
+
+    retryable = True
 
 
 def claim(

@@ -14,6 +14,8 @@ import string
 from dataclasses import dataclass
 from typing import Any
 
+from config.errors import ClaimWatchError
+
 MAX_WEIGHT = 280
 URL_WEIGHT = 23
 ELLIPSIS = "…"
@@ -25,7 +27,7 @@ _BARE_DOMAIN = re.compile(
 FIELDS = ("verdict", "ppv_pct", "author", "quote", "statement_url", "feed_url", "marker")
 
 
-class TemplateError(ValueError):
+class TemplateError(ClaimWatchError, ValueError):
     """The template names an unknown field, or cannot fit 280 characters even without a quote."""
 
 

@@ -18,7 +18,8 @@ from redis.exceptions import RedisError
 from config.log import get_logger
 from streams.app import app, ingest_topic, publish_topic, scored_topic, settings, statements_topic
 from streams.dedup import Origin
-from streams.normalize import Normalizer, Outcome, RawEvent, dead_letter_for, utc_now
+from streams.normalize import Normalizer, RawEvent, dead_letter_for, utc_now
+from streams.outcomes import Outcome
 from streams.runtime import Runtime, get_runtime
 
 log = get_logger(__name__)
@@ -56,7 +57,7 @@ async def handled(
                 stage, f"internal_error: {exc!r}", raw(), origin, key, utc_now()
             )
             await runtime.dead_letters.dead_letter(record, key)
-            return "deadlettered"
+            return Outcome.DEADLETTERED
 
 
 async def handled_batch(
@@ -118,7 +119,9 @@ def normalize_outcome(_: RawEvent, result: Outcome | str) -> str:
 
 
 def decide_outcome(_: Any, result: list[Any] | str) -> str:
-    return "deadlettered" if isinstance(result, str) else ("publish" if result else "hold")
+    if isinstance(result, str):
+        return Outcome.DEADLETTERED
+    return Outcome.PUBLISH if result else Outcome.HOLD
 
 
 def publish_outcome(request: Any, result: str) -> str:

@@ -7,7 +7,6 @@ it is tested without a broker; the Faust agent in ``streams.agents`` only feeds 
 from __future__ import annotations
 
 import asyncio
-import enum
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from typing import Protocol
 from config.log import get_logger
 from config.settings import StreamSettings
 from streams.dedup import Claim, Origin, SeenStore
+from streams.outcomes import Outcome
 from streams.output_probe import OutputProbe
 from streams.records import DeadLetter, Statement
 from streams.validation import Rejected, validate
@@ -24,13 +24,6 @@ from streams.validation import Rejected, validate
 log = get_logger(__name__)
 STAGE = "normalize"
 RAW_KEEP_BYTES = 16_000  # dead letters keep the start of a huge payload, not all of it
-
-
-class Outcome(enum.Enum):
-    EMITTED = "emitted"
-    DUPLICATE = "duplicate"
-    DEADLETTERED = "deadlettered"
-    RECOVERED = "recovered"  # an interrupted emit that had in fact landed
 
 
 class StatementSink(Protocol):

@@ -17,6 +17,7 @@ from typing import Any, Protocol, cast
 from config.log import get_logger
 from publishers.base import CardImage
 from streams.normalize import DeadLetterSink, dead_letter_for, utc_now
+from streams.outcomes import Outcome
 from streams.records import Published, PublishRequest, ScoredStatement
 
 log = get_logger(__name__)
@@ -56,21 +57,21 @@ class PublishStage:
     # Channels whose published state must be re-signed periodically (the IPFS feed's IPNS name).
     republishers: Sequence[Any] = ()
 
-    async def _dead(self, request: PublishRequest, reason: str) -> str:
+    async def _dead(self, request: PublishRequest, reason: str) -> Outcome:
         key = f"{request.statement_id}:{request.channel}".encode()
         record = dead_letter_for(STAGE, reason, request.dumps(), None, key, self.clock())
         await self.dead_letters.dead_letter(record, key)
         log.error(
             "publish dead-lettered", id=request.statement_id, channel=request.channel, reason=reason
         )
-        return "deadlettered"
+        return Outcome.DEADLETTERED
 
-    async def handle_batch(self, requests: Sequence[PublishRequest]) -> list[str]:
+    async def handle_batch(self, requests: Sequence[PublishRequest]) -> list[Outcome]:
         """Each request's outcome, in order. Dry runs of a channel whose runner can batch them
         are rehearsed and recorded together (one ledger round trip, one round of broker
         acknowledgements); every other request, and any dry run the batch could not settle,
         goes through ``handle`` one at a time, as a live post must."""
-        outcomes: list[str | None] = [None] * len(requests)
+        outcomes: list[Outcome | None] = [None] * len(requests)
         groups: dict[str, list[tuple[int, CardImage | None]]] = defaultdict(list)
         for i, request in enumerate(requests):
             runner = self.runners.get(request.channel)
@@ -90,14 +91,16 @@ class PublishStage:
                 if result is not None:
                     record = self._published(requests[i], result)
                     sends.append(self.published.emit_published(record))
-                    outcomes[i] = str(result.status)
+                    outcomes[i] = Outcome(result.status)
         await asyncio.gather(*sends)
         for i, request in enumerate(requests):
             if outcomes[i] is None:
                 outcomes[i] = await self.handle(request)
-        return [str(o) for o in outcomes]
+        settled = [o for o in outcomes if o is not None]
+        assert len(settled) == len(requests)  # handle() settled every request left
+        return settled
 
-    async def _card(self, request: PublishRequest) -> CardImage | str | None:
+    async def _card(self, request: PublishRequest) -> CardImage | Outcome | None:
         """The request's card, None without a card maker, or the outcome of dead-lettering it."""
         if self.cards is None:
             return None
@@ -116,7 +119,7 @@ class PublishStage:
             dry_run=request.dry_run,
         )
 
-    async def handle(self, request: PublishRequest) -> str:
+    async def handle(self, request: PublishRequest) -> Outcome:
         runner = self.runners.get(request.channel)
         if runner is None:
             return await self._dead(
@@ -139,4 +142,4 @@ class PublishStage:
             await self.published.emit_published(self._published(request, result))
         elif result.status == "dead":
             return await self._dead(request, f"publish_failed: {result.error}")
-        return str(result.status)
+        return Outcome(result.status)

@@ -20,6 +20,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from redis.exceptions import RedisError, WatchError
 
+from config.errors import ClaimWatchError
 from config.log import get_logger
 from streams import keys
 
@@ -157,8 +158,10 @@ class AuditEntry:
     rules: RuleSet
 
 
-class RuleConflictError(RuntimeError):
+class RuleConflictError(ClaimWatchError, RuntimeError):
     """Someone else changed the rules since the version the writer based its change on."""
+
+    retryable = True  # re-read the rules and write again
 
 
 class RuleStore(Protocol):

@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 from config.log import get_logger
 from streams.normalize import DeadLetterSink, dead_letter_for, utc_now
+from streams.outcomes import Outcome
 from streams.records import ScoredStatement, Statement
 
 log = get_logger(__name__)
@@ -64,8 +65,8 @@ class ScoreStage:
     dead_letters: DeadLetterSink
     clock: Callable[[], datetime] = utc_now
 
-    async def handle_batch(self, statements: Sequence[Statement]) -> Counter[str]:
-        outcomes: Counter[str] = Counter()
+    async def handle_batch(self, statements: Sequence[Statement]) -> Counter[Outcome]:
+        outcomes: Counter[Outcome] = Counter()
         if not statements:
             return outcomes
         started = time.perf_counter()
@@ -89,9 +90,9 @@ class ScoreStage:
                     STAGE, f"unscorable: {reason}", statement.dumps(), None, key, now
                 )
                 sends.append(self.dead_letters.dead_letter(record, key))
-                outcomes["deadlettered"] += 1
+                outcomes[Outcome.DEADLETTERED] += 1
                 continue
             sends.append(self.scored.emit_scored(to_scored(statement, result, self.scorer, now)))
-            outcomes["scored"] += 1
+            outcomes[Outcome.SCORED] += 1
         await asyncio.gather(*sends)
         return outcomes

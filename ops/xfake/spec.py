@@ -19,13 +19,15 @@ from openapi_core import Config, OpenAPI
 from openapi_core.datatypes import RequestParameters
 from werkzeug.datastructures import Headers, ImmutableMultiDict
 
+from config.errors import ClaimWatchError
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SPEC_ENV = "CLAIMWATCH_X_OPENAPI"
 # Validation ignores the host: the fake is reached on loopback, the spec names api.x.com.
 SPEC_HOST = "https://api.x.com"
 
 
-class SpecNotFound(FileNotFoundError):
+class SpecNotFound(ClaimWatchError, FileNotFoundError):
     """No copy of the X OpenAPI document could be found."""
 
 
